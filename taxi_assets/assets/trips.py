@@ -1,0 +1,224 @@
+"""The trip assets of one taxi type, made by one factory from the type's schema record.
+
+    raw_csv -> cleaned_parquet -> postgres_table
+                              \\-> gcs_object -> bigquery_table
+
+Each asset names what it produces and hands the work to a resource or to `transform`; all
+share the monthly partitions, so a backfill of a range of months is one action.
+"""
+
+
+import time
+import urllib.parse
+from pathlib import Path, PurePosixPath
+
+import dagster as dg
+
+from taxi_assets.partitions import monthly_partitions, partition_month
+from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake, TaxiSource
+from taxi_assets.resources.source import DownloadFailed
+from taxi_assets.taxi_types import TaxiType
+from taxi_assets.transform import TaxiFileError, parquet_batches, parquet_rows, write_parquet
+
+# network steps: exponential backoff with jitter; errors retrying cannot fix raise dg.Failure
+NETWORK_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def permanent(e: Exception) -> dg.Failure:
+    """A failure that no retry can fix (404, a file of the wrong shape): fail the step now."""
+    return dg.Failure(description=str(e), allow_retries=False)
+
+
+def column_schema(taxi: TaxiType) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(c.name, c.kind, description=c.description) for c in taxi.all_columns]
+    )
+
+
+def preview(path: Path, rows: int = 5) -> dg.MetadataValue:
+    first = next(parquet_batches(path, batch_rows=rows), None)
+    records = [] if first is None else first.slice(0, rows).to_pylist()
+    return dg.MetadataValue.md(_markdown_table(records))
+
+
+def _markdown_table(records: list[dict]) -> str:
+    if not records:
+        return "(no rows)"
+    cols = list(records[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |" for r in records]
+    return "\n".join(lines)
+
+
+def lake_object_name(taxi: TaxiType, month) -> str:
+    return f"{taxi.name}/{taxi.name}_tripdata_{month:%Y-%m}.parquet"
+
+
+def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
+    """raw_csv, cleaned_parquet, postgres_table, gcs_object, bigquery_table for `taxi`."""
+
+    def key(name: str) -> dg.AssetKey:
+        return dg.AssetKey([taxi.name, name])
+
+    common = dict(partitions_def=monthly_partitions, group_name=taxi.name)
+    schema_md = {"dagster/column_schema": column_schema(taxi)}
+
+    @dg.asset(
+        key=key("raw_csv"),
+        description=f"{taxi.description} The month's trip file as downloaded from the source, kept byte for byte.",
+        kinds={"csv"},
+        io_manager_key="files",
+        code_version="1",
+        retry_policy=NETWORK_RETRY,
+        **common,
+    )
+    def raw_csv(context: dg.AssetExecutionContext, source: TaxiSource, file_store: FileStore) -> dg.Output[Path]:
+        month = partition_month(context.partition_key)
+        url = source.url_for(taxi.name, month)
+        staged = file_store.staging_path(PurePosixPath(urllib.parse.urlparse(url).path).name or "download")
+        try:
+            got = source.fetch(url, staged, taxi.file_label(month), log=context.log.info)
+        except TaxiFileError as e:  # 404, HTML page, truncated or corrupt file: retrying won't help
+            raise permanent(e) from e
+        except DownloadFailed:
+            raise  # transient: the RetryPolicy tries again
+        return dg.Output(
+            staged,
+            metadata={
+                "source_url": dg.MetadataValue.url(url),
+                "bytes": got.bytes,
+                "etag": got.etag or "",
+                "last_modified": got.last_modified or "",
+                "http_attempts": got.attempts,
+                "seconds": round(got.seconds, 3),
+            },
+        )
+
+    @dg.asset(
+        key=key("cleaned_parquet"),
+        ins={"raw_csv": dg.AssetIn(key("raw_csv"))},
+        description=(
+            f"{taxi.name} trips of the month, typed and cleaned, as parquet: snake_case columns, a "
+            "`source_month` column"
+            + (", rows with passenger_count = 0 dropped (counted in metadata)." if taxi.drop_zero_passengers else ".")
+        ),
+        kinds={"parquet"},
+        io_manager_key="files",
+        code_version="1",
+        metadata=schema_md,
+        **common,
+    )
+    def cleaned_parquet(
+        context: dg.AssetExecutionContext, raw_csv: Path, file_store: FileStore
+    ) -> dg.Output[Path]:
+        month = partition_month(context.partition_key)
+        staged = file_store.staging_path(f"{taxi.name}_tripdata_{month:%Y-%m}.parquet")
+        try:
+            stats = write_parquet(raw_csv, staged, taxi, month, log=context.log.info)
+        except TaxiFileError as e:
+            raise permanent(e) from e
+        if stats.unknown_columns:
+            context.log.warning(f"{taxi.file_label(month)}: columns not in the schema, not loaded: {list(stats.unknown_columns)}")
+        return dg.Output(
+            staged,
+            metadata={
+                "dagster/row_count": stats.rows_out,
+                "rows_in": stats.rows_in,
+                "rows_dropped_zero_passengers": stats.rows_dropped_zero_passengers,
+                "source_format": stats.source_format,
+                "unknown_columns": ", ".join(stats.unknown_columns),
+                "columns_absent_in_source": ", ".join(stats.missing_optional_columns),
+                "bytes": staged.stat().st_size,
+                "seconds": round(stats.seconds, 3),
+                "rows_per_second": round(stats.rows_in / max(stats.seconds, 1e-9)),
+                "preview": preview(staged),
+            },
+        )
+
+    @dg.asset(
+        key=key("postgres_table"),
+        ins={"cleaned_parquet": dg.AssetIn(key("cleaned_parquet"))},
+        description=(
+            f"The month's rows in Postgres table `{taxi.table}` (partition per month): replaced, not "
+            "appended, when materialized again, in one transaction."
+        ),
+        kinds={"postgres"},
+        code_version="1",
+        metadata={**schema_md, "dagster/table_name": taxi.table},
+        **common,
+    )
+    def postgres_table(
+        context: dg.AssetExecutionContext, cleaned_parquet: Path, postgres: PostgresWarehouse
+    ) -> dg.MaterializeResult:
+        month = partition_month(context.partition_key)
+        t0 = time.monotonic()
+        rows = postgres.replace_month(
+            taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet), log=context.log.info
+        )
+        seconds = time.monotonic() - t0
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/table_name": f"{postgres.db_schema}.{taxi.table}",
+                "seconds": round(seconds, 3),
+                "rows_per_second": round(rows / max(seconds, 1e-9)),
+            }
+        )
+
+    @dg.asset(
+        key=key("gcs_object"),
+        ins={"cleaned_parquet": dg.AssetIn(key("cleaned_parquet"))},
+        description=f"The month's cleaned parquet in the data lake: gs://<bucket>/{taxi.name}/{taxi.name}_tripdata_YYYY-MM.parquet.",
+        kinds={"gcs", "parquet"},
+        code_version="1",
+        retry_policy=NETWORK_RETRY,
+        **common,
+    )
+    def gcs_object(context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: TaxiLake) -> dg.MaterializeResult:
+        month = partition_month(context.partition_key)
+        t0 = time.monotonic()
+        obj = lake.upload(cleaned_parquet, lake_object_name(taxi, month))
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/uri": obj.uri,
+                "bytes": obj.bytes,
+                "crc32c": obj.crc32c or "",
+                "md5": obj.md5 or "",
+                "generation": obj.generation or 0,
+                "dagster/row_count": parquet_rows(cleaned_parquet),
+                "seconds": round(time.monotonic() - t0, 3),
+            }
+        )
+
+    @dg.asset(
+        key=key("bigquery_table"),
+        deps=[key("gcs_object")],
+        description=(
+            f"The month's rows in BigQuery table `{taxi.table}` (partitioned by month on source_month), "
+            "loaded from the lake object by a load job; a month is replaced, never appended twice."
+        ),
+        kinds={"bigquery"},
+        code_version="1",
+        retry_policy=NETWORK_RETRY,
+        metadata={**schema_md, "dagster/table_name": taxi.table},
+        **common,
+    )
+    def bigquery_table(
+        context: dg.AssetExecutionContext, lake: TaxiLake, warehouse: BigQueryWarehouse
+    ) -> dg.MaterializeResult:
+        month = partition_month(context.partition_key)
+        t0 = time.monotonic()
+        uri = lake.uri(lake_object_name(taxi, month))
+        rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/table_name": warehouse.table_id(taxi.table),
+                "source_uri": uri,
+                "seconds": round(time.monotonic() - t0, 3),
+            }
+        )
+
+    return [raw_csv, cleaned_parquet, postgres_table, gcs_object, bigquery_table]

@@ -1,0 +1,13 @@
+"""Everything Dagster loads: `dagster dev` (workspace.yaml), `dagster job execute -m taxi_assets`."""
+
+import dagster as dg
+
+from taxi_assets.assets import taxi_zone_lookup, trip_assets
+from taxi_assets.jobs import taxi_jobs, zones_job
+from taxi_assets.resources import build_resources
+
+defs = dg.Definitions(
+    assets=[*trip_assets, taxi_zone_lookup],
+    jobs=[*taxi_jobs.values(), zones_job],
+    resources=build_resources(),
+)

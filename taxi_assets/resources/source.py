@@ -1,0 +1,171 @@
+"""The download site: URL template, streamed downloads, retries with backoff, validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import shutil
+import time
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import requests
+
+from taxi_assets.transform import Progress, TaxiFileError, sniff_format
+
+DEFAULT_URL_TEMPLATE = (
+    "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
+)
+DEFAULT_ZONES_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/misc/taxi_zone_lookup.csv"
+CHUNK = 1 << 20
+
+
+class SourceFileMissing(TaxiFileError):
+    """The source has no file for that month (HTTP 404/410): retrying does not help."""
+
+
+class DownloadFailed(RuntimeError):
+    """A transient failure (5xx, timeout, reset) that outlived every retry."""
+
+
+@dataclasses.dataclass
+class Download:
+    url: str
+    path: Path
+    bytes: int
+    etag: str | None = None
+    last_modified: str | None = None
+    attempts: int = 1
+    seconds: float = 0.0
+
+
+def _retryable_status(code: int) -> bool:
+    return code >= 500 or code in (408, 425, 429)
+
+
+class TaxiSource(dg.ConfigurableResource):
+    """Where monthly trip files come from.
+
+    `url_template` takes `{taxi}`, `{year}` and `{month}` (two digits); http(s):// and file://
+    both work. Transient failures (5xx, 408/429, timeouts, resets) are retried with exponential
+    backoff and jitter; a 404 fails at once with a message naming the taxi type and month.
+    """
+
+    url_template: str = DEFAULT_URL_TEMPLATE
+    zones_url: str = DEFAULT_ZONES_URL
+    timeout_seconds: float = 60.0
+    max_attempts: int = 4
+    backoff_seconds: float = 1.0
+
+    def url_for(self, taxi: str, month: dt.date) -> str:
+        return self.url_template.format(taxi=taxi, year=f"{month:%Y}", month=f"{month:%m}")
+
+    def fetch(self, url: str, dest: Path, label: str, log: Callable[[str], None] | None = None) -> Download:
+        """Stream `url` into `dest` (a temporary path the caller owns) and validate it.
+
+        Raises SourceFileMissing (404), DownloadFailed (transient, retries exhausted) or
+        TaxiFileError (what arrived is not a readable file). `dest` is left incomplete on error:
+        the caller must not move it into place.
+        """
+        t0 = time.monotonic()
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme == "file":
+            src = Path(urllib.request.url2pathname(parsed.path))
+            if not src.exists():
+                raise SourceFileMissing(f"{label}: no such file at the source: {url}")
+            shutil.copyfile(src, dest)
+            result = Download(url, dest, dest.stat().st_size)
+        else:
+            result = self._fetch_http(url, dest, label, log)
+        validate_download(dest, label)
+        result.seconds = time.monotonic() - t0
+        return result
+
+    def _fetch_http(self, url: str, dest: Path, label: str, log: Callable[[str], None] | None) -> Download:
+        last_error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with requests.get(url, stream=True, timeout=self.timeout_seconds) as r:
+                    if r.status_code in (404, 410):
+                        raise SourceFileMissing(f"{label}: the source has no file for this month (HTTP {r.status_code} from {url})")
+                    if _retryable_status(r.status_code):
+                        last_error = f"HTTP {r.status_code}"
+                    elif r.status_code >= 400:
+                        raise TaxiFileError(f"{label}: the source refused the download (HTTP {r.status_code} from {url})")
+                    else:
+                        expected = r.headers.get("Content-Length")
+                        nbytes = 0
+                        progress = Progress(f"{label} download", log)
+                        with open(dest, "wb") as f:
+                            for chunk in r.raw.stream(CHUNK, decode_content=False):
+                                f.write(chunk)
+                                nbytes += len(chunk)
+                                progress.tick(0, nbytes)
+                        if expected is not None and int(expected) != nbytes:
+                            raise requests.exceptions.ChunkedEncodingError(
+                                f"connection closed after {nbytes} of {expected} bytes"
+                            )
+                        return Download(
+                            url, dest, nbytes, r.headers.get("ETag"), r.headers.get("Last-Modified"), attempt
+                        )
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
+                last_error = f"{type(e).__name__}: {e}"
+            except Exception as e:  # urllib3 protocol errors surface under several names
+                if "IncompleteRead" in type(e).__name__ or "ProtocolError" in type(e).__name__:
+                    last_error = f"{type(e).__name__}: {e}"
+                else:
+                    raise
+            if attempt < self.max_attempts:
+                delay = self.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
+                if log:
+                    log(f"{label}: attempt {attempt} failed ({last_error}); retrying in {delay:.1f} s")
+                time.sleep(delay)
+        raise DownloadFailed(f"{label}: download failed after {self.max_attempts} attempts: {last_error} ({url})")
+
+
+def validate_download(path: Path, label: str) -> None:
+    """A download is only kept if it is a whole, readable file of a kind we load."""
+    size = path.stat().st_size
+    if size == 0:
+        raise TaxiFileError(f"{label}: the source sent an empty file (0 bytes)")
+    fmt = sniff_format(path)
+    if fmt == "csv.gz":
+        # decompress to the end: a truncated gzip fails here, not three assets later
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        first = b""
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    out = d.decompress(chunk)
+                    if len(first) < 512:
+                        first += out[:512]
+                    while d.unused_data:  # concatenated gzip members
+                        rest = d.unused_data
+                        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                        d.decompress(rest)
+            if not d.eof:
+                raise TaxiFileError(f"{label}: the gzip file is truncated ({size} bytes arrived)")
+        except zlib.error as e:
+            raise TaxiFileError(f"{label}: the gzip file is corrupt: {e}") from e
+        _check_text_head(first, label)
+    elif fmt == "parquet":
+        try:
+            pq.ParquetFile(path).metadata
+        except Exception as e:
+            raise TaxiFileError(f"{label}: the parquet file is corrupt or truncated: {e}") from e
+    else:
+        with open(path, "rb") as f:
+            _check_text_head(f.read(512), label)
+
+
+def _check_text_head(head: bytes, label: str) -> None:
+    text = head.lstrip().lower()
+    if text.startswith(b"<!doctype") or text.startswith(b"<html") or text.startswith(b"<"):
+        raise TaxiFileError(f"{label}: the source sent an HTML page, not a data file")
+

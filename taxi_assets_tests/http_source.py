@@ -1,0 +1,138 @@
+"""A real HTTP server on 127.0.0.1 standing in for the download site, with scripted faults.
+
+    with SourceServer(root) as server:
+        server.script("/yellow/yellow_tripdata_2021-01.csv.gz", [503, 503])  # then the file
+        url_template = server.url + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
+
+Faults, consumed in order per path: an int is answered as that HTTP status; "reset" sends the
+headers and half the body, then closes the connection; "truncate" sends a body cut in half
+with a matching Content-Length (a truncated file that looks whole); "html" sends an HTML error
+page with status 200. Files are served with ETag, Last-Modified, HEAD and single Range support.
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+
+class SourceServer:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.faults: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_HEAD(self):
+                outer._serve(self, head=True)
+
+            def do_GET(self):
+                outer._serve(self, head=False)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                with outer._lock:
+                    outer.requests.append(("POST", self.path))
+                    outer.posts.append((self.path, body))
+                status = outer._next_fault(self.path)
+                code = status if isinstance(status, int) else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        self.posts: list[tuple[str, bytes]] = []
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> SourceServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def script(self, path: str, faults: list) -> None:
+        """Answer the next requests for `path` with these faults, then normally."""
+        with self._lock:
+            self.faults[path].extend(faults)
+
+    def count(self, path: str, method: str = "GET") -> int:
+        with self._lock:
+            return sum(1 for m, p in self.requests if p == path and m == method)
+
+    def _next_fault(self, path: str):
+        with self._lock:
+            q = self.faults.get(path)
+            return q.popleft() if q else None
+
+    def _serve(self, h: http.server.BaseHTTPRequestHandler, head: bool) -> None:
+        with self._lock:
+            self.requests.append(("HEAD" if head else "GET", h.path))
+        fault = self._next_fault(h.path)
+        if isinstance(fault, int):
+            body = f"status {fault}".encode()
+            h.send_response(fault)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            if not head:
+                h.wfile.write(body)
+            return
+        if fault == "html":
+            body = b"<!DOCTYPE html><html><body>Rate limit exceeded</body></html>"
+            h.send_response(200)
+            h.send_header("Content-Type", "text/html")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            if not head:
+                h.wfile.write(body)
+            return
+        file = (self.root / h.path.lstrip("/")).resolve()
+        if not file.is_file() or self.root.resolve() not in file.parents:
+            h.send_response(404)
+            h.send_header("Content-Length", "9")
+            h.end_headers()
+            if not head:
+                h.wfile.write(b"not found")
+            return
+        data = file.read_bytes()
+        if fault == "truncate":
+            data = data[: len(data) // 2]
+        stat = file.stat()
+        status, start, end = 200, 0, len(data)
+        rng = h.headers.get("Range")
+        if rng and rng.startswith("bytes=") and fault is None:
+            a, _, b = rng[6:].partition("-")
+            start, end = int(a or 0), min(int(b) + 1 if b else len(data), len(data))
+            status = 206
+        h.send_response(status)
+        h.send_header("Content-Length", str(end - start))
+        h.send_header("ETag", '"' + hashlib.md5(data).hexdigest() + '"')
+        h.send_header("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True))
+        if status == 206:
+            h.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+        h.end_headers()
+        if head:
+            return
+        if fault == "reset":
+            h.wfile.write(data[start : (start + end) // 2])
+            h.wfile.flush()
+            h.close_connection = True
+            h.connection.shutdown(2)
+            return
+        h.wfile.write(data[start:end])
