@@ -1,0 +1,78 @@
+"""Where a month's rows landed, and how many, in every store.
+
+    python -m taxi_assets.report --taxi yellow --month 2021-01
+
+Reads the stores directly (the parquet file, Postgres, the GCS object, BigQuery), with the
+same environment as the pipeline; prints one line per store and a zone join from BigQuery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from taxi_assets.assets.trips import lake_object_name
+from taxi_assets.resources import build_resources
+from taxi_assets.taxi_types import TAXI_TYPES
+
+
+def store_counts(taxi: str, month: dt.date) -> dict[str, tuple[str, int | None]]:
+    """store -> (where, rows); rows is None where the month is absent."""
+    with dg.build_resources(build_resources()) as res:
+        return _store_counts(res, taxi, month)
+
+
+def _store_counts(res, taxi: str, month: dt.date) -> dict[str, tuple[str, int | None]]:
+    ttype = TAXI_TYPES[taxi]
+    out: dict[str, tuple[str, int | None]] = {}
+    parquet = res.file_store.path_for(dg.AssetKey([taxi, "cleaned_parquet"]), month.isoformat())
+    out["parquet"] = (str(parquet), pq.ParquetFile(parquet).metadata.num_rows if parquet else None)
+    pg = res.postgres
+    out["postgres"] = (f"{pg.db_schema}.{ttype.table}", pg.count_month(ttype.table, month))
+    lake = res.lake
+    name = lake_object_name(ttype, month)
+    blob = lake.gcs.get_client().bucket(lake.bucket).get_blob(lake.object_name(name))
+    rows = pq.ParquetFile(io.BytesIO(blob.download_as_bytes())).metadata.num_rows if blob else None
+    out["gcs"] = (lake.uri(name), rows)
+    wh = res.warehouse
+    out["bigquery"] = (wh.table_id(ttype.table), wh.count_month(ttype.table, month))
+    return out
+
+
+def borough_join(taxi: str, month: dt.date, limit: int = 3) -> list[dict]:
+    with dg.build_resources(build_resources()) as res:
+        wh = res.warehouse
+        return wh.query(
+            f"SELECT z.borough, COUNT(*) AS trips FROM `{wh.table_id(TAXI_TYPES[taxi].table)}` t "
+            f"JOIN `{wh.table_id('taxi_zone_lookup')}` z ON t.pu_location_id = z.location_id "
+            f"WHERE t.source_month = DATE '{month.isoformat()}' GROUP BY z.borough ORDER BY trips DESC LIMIT {int(limit)}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--taxi", default="yellow", choices=sorted(TAXI_TYPES))
+    p.add_argument("--month", default="2021-01", help="YYYY-MM")
+    p.add_argument("--no-join", action="store_true", help="skip the zone join (zones not loaded)")
+    args = p.parse_args(argv)
+    month = dt.date.fromisoformat(args.month[:7] + "-01")
+    counts = store_counts(args.taxi, month)
+    print(f"{args.taxi} {month:%Y-%m}:")
+    for store, (where, rows) in counts.items():
+        print(f"  {store:<9} {'missing' if rows is None else f'{rows:>10,} rows'}  {where}")
+    if not args.no_join:
+        top = ", ".join(f"{r['borough']} {r['trips']:,}" for r in borough_join(args.taxi, month))
+        print(f"  BigQuery trips by pickup borough (top 3): {top}")
+    found = {rows for _, rows in counts.values()}
+    if None in found or len(found) != 1:
+        print("  counts differ between stores")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

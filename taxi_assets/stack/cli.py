@@ -1,0 +1,61 @@
+"""`taxi-stack up | down | status | env` (see taxi_assets/stack/stack.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from taxi_assets.stack.stack import Stack, StackError, StackNotStarted
+
+
+def _quote(value: str) -> str:
+    """Always single-quoted, safe for eval in sh/bash."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _print_status(stack: Stack) -> None:
+    for row in stack.status():
+        state = "running" if row["running"] else "stopped"
+        pid = f"pid {row['pid']}" if row["pid"] else "-"
+        print(f"{row['name']:<9} {state:<8} {pid:<11} {row['address'] or '-'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="taxi-stack",
+        description="Local PostgreSQL + GCS emulator + BigQuery emulator. "
+        "State folder: $TAXI_STACK_HOME, default ./.taxi_stack",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start what is not running (idempotent)")
+    sub.add_parser("down", help="stop the processes, keep the data")
+    sub.add_parser("status", help="one line per component")
+    sub.add_parser("env", help="print export lines: eval \"$(taxi-stack env)\"")
+    args = parser.parse_args(argv)
+
+    stack = Stack()
+    try:
+        if args.command == "up":
+            stack.up()
+            print(f"state folder: {stack.home}")
+            _print_status(stack)
+            print('configure a shell with: eval "$(taxi-stack env)"')
+        elif args.command == "down":
+            stack.down()
+            _print_status(stack)
+        elif args.command == "status":
+            _print_status(stack)
+        elif args.command == "env":
+            for name, value in stack.env().items():
+                print(f"export {name}={_quote(value)}")
+    except StackNotStarted as e:
+        print(f"taxi-stack: {e}", file=sys.stderr)
+        return 1
+    except StackError as e:
+        print(f"taxi-stack: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+import datetime as dt
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from taxi_assets.assets import taxi_zone_lookup, trip_assets
+from taxi_assets import report
+from taxi_assets.resources import build_resources
+from taxi_assets.taxi_types import TAXI_TYPES
+from taxi_assets_tests.helpers import expected_kept
+
+JAN, FEB = dt.date(2021, 1, 1), dt.date(2021, 2, 1)
+
+
+def materialize(taxi: str, month: dt.date, raise_on_error=True) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*trip_assets],
+        selection=dg.AssetSelection.groups(taxi),
+        partition_key=month.isoformat(),
+        resources=build_resources(),
+        raise_on_error=raise_on_error,
+    )
+
+
+def store_counts(taxi: str, month: dt.date) -> dict[str, int]:
+    return {store: rows for store, (_, rows) in report.store_counts(taxi, month).items()}
+
+
+def mat_metadata(result: dg.ExecuteInProcessResult, taxi: str, name: str) -> dict:
+    [m] = result.asset_materializations_for_node(f"{taxi}__{name}")
+    return {k: v.value for k, v in m.metadata.items()}
+
+
+@pytest.mark.parametrize("taxi", ["yellow", "green", "fhv"])
+def test_a_month_end_to_end_equal_counts_everywhere(pipeline_env, sample_site, taxi):
+    result = materialize(taxi, JAN)
+    assert result.success
+    rows_in, dropped = expected_kept(sample_site / taxi / f"{taxi}_tripdata_2021-01.csv.gz", TAXI_TYPES[taxi].drop_zero_passengers)
+    counts = store_counts(taxi, JAN)
+    assert counts == dict.fromkeys(counts, rows_in - dropped)
+    meta = mat_metadata(result, taxi, "cleaned_parquet")
+    assert (meta["rows_in"], meta["rows_dropped_zero_passengers"]) == (rows_in, dropped)
+    assert mat_metadata(result, taxi, "postgres_table")["dagster/row_count"] == rows_in - dropped
+
+
+def test_materializing_again_changes_no_count_and_months_stay_independent(pipeline_env):
+    assert materialize("yellow", JAN).success
+    jan = store_counts("yellow", JAN)
+    assert materialize("yellow", FEB).success
+    feb = store_counts("yellow", FEB)
+    assert materialize("yellow", JAN).success
+    assert store_counts("yellow", JAN) == jan
+    assert store_counts("yellow", FEB) == feb
+    assert jan["postgres"] != feb["postgres"]
+
+
+def test_missing_month_fails_cleanly_and_loads_nothing(pipeline_env):
+    assert materialize("green", JAN).success
+    before = store_counts("green", JAN)
+    result = materialize("green", dt.date(2020, 6, 1), raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert [e.step_key for e in failures] == ["green__raw_csv"]
+    assert "green 2020-06" in str(failures[0].event_specific_data.error.message) or "green 2020-06" in str(
+        failures[0].event_specific_data.error
+    )
+    assert result.asset_materializations_for_node("green__postgres_table") == []
+    assert store_counts("green", JAN) == before
+
+
+def test_zone_lookup_joins_trips_to_boroughs(pipeline_env):
+    assert materialize("yellow", JAN).success
+    result = dg.materialize([taxi_zone_lookup], resources=build_resources())
+    meta = {k: v.value for k, v in result.asset_materializations_for_node("taxi_zone_lookup")[0].metadata.items()}
+    assert meta["dagster/row_count"] == meta["postgres_rows"] == meta["bigquery_rows"] == 265
+    with dg.build_resources(build_resources()) as res:
+        _check_zone_join(res)
+
+
+def _check_zone_join(res):
+    wh = res.warehouse
+    rows = wh.query(
+        f"SELECT z.borough, COUNT(*) AS n FROM `{wh.table_id('yellow_taxi_trips')}` t "
+        f"JOIN `{wh.table_id('taxi_zone_lookup')}` z ON t.pu_location_id = z.location_id "
+        "GROUP BY z.borough ORDER BY n DESC"
+    )
+    boroughs = {r["borough"] for r in rows}
+    assert {"Manhattan", "Queens", "Brooklyn"} <= boroughs
+    assert sum(r["n"] for r in rows) == wh.count_month("yellow_taxi_trips", JAN)
+    na = wh.query(f"SELECT zone FROM `{wh.table_id('taxi_zone_lookup')}` WHERE location_id = 265")
+    assert na == [{"zone": "NA"}]
+    with res.postgres.connect() as conn:
+        schema = res.postgres.db_schema
+        assert conn.execute(f'SELECT zone FROM "{schema}".taxi_zone_lookup WHERE location_id = 265').fetchone() == ("NA",)
