@@ -31,6 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop the processes, keep the data")
     sub.add_parser("status", help="one line per component")
     sub.add_parser("env", help="print export lines: eval \"$(taxi-stack env)\"")
+    smp = sub.add_parser(
+        "sample",
+        help="write synthetic monthly files in the real format under the state folder and point "
+        "TAXI_SOURCE_URL at them (offline runs); delete STATE/sample to use the real source again",
+    )
+    smp.add_argument("--month", action="append", help="YYYY-MM, repeatable (default 2021-01 2021-02 2021-03)")
+    smp.add_argument("--rows", type=int, default=20_000, help="rows per file (default 20000)")
     args = parser.parse_args(argv)
 
     stack = Stack()
@@ -45,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             _print_status(stack)
         elif args.command == "status":
             _print_status(stack)
+        elif args.command == "sample":
+            for path in stack.write_sample(args.month or ["2021-01", "2021-02", "2021-03"], args.rows):
+                print(path)
         elif args.command == "env":
             for name, value in stack.env().items():
                 print(f"export {name}={_quote(value)}")

@@ -15,6 +15,7 @@ Every server binds 127.0.0.1 only. ``up`` is idempotent; ``down`` stops processe
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import os
@@ -369,6 +370,36 @@ class Stack:
             "TAXI_BQ_PROJECT": BQ_PROJECT,
             "TAXI_BQ_DATASET": BQ_DATASET,
             "TAXI_GCP_PROJECT": GCP_PROJECT,
+            **self.sample_env(),
+        }
+
+    # ---- bundled sample source
+    @property
+    def sample_dir(self) -> Path:
+        return self.home / "sample"
+
+    def write_sample(self, months: list[str], rows: int) -> list[Path]:
+        """Synthetic files in the real format under `sample/`; `env()` then points the source at them."""
+        from taxi_assets import sample
+        from taxi_assets.taxi_types import TAXI_TYPES
+
+        written = [
+            sample.write_month(self.sample_dir, taxi, dt.date.fromisoformat(m[:7] + "-01"), rows)
+            for taxi in TAXI_TYPES
+            for m in months
+        ]
+        written.append(sample.write_zones(self.sample_dir))
+        return written
+
+    def sample_env(self) -> dict[str, str]:
+        """TAXI_SOURCE_URL / TAXI_ZONES_URL as file:// URLs, once `taxi-stack sample` wrote files."""
+        zones = self.sample_dir / "misc" / "taxi_zone_lookup.csv"
+        if not zones.exists():
+            return {}
+        base = self.sample_dir.as_uri()
+        return {
+            "TAXI_SOURCE_URL": base + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
+            "TAXI_ZONES_URL": zones.as_uri(),
         }
 
     # ---- ports
