@@ -7,7 +7,8 @@
 Faults, consumed in order per path: an int is answered as that HTTP status; "reset" sends the
 headers and half the body, then closes the connection; "truncate" sends a body cut in half
 with a matching Content-Length (a truncated file that looks whole); "html" sends an HTML error
-page with status 200. Files are served with ETag, Last-Modified, HEAD and single Range support.
+page with status 200. Files are served with ETag (answering If-None-Match with 304),
+Last-Modified, HEAD and single Range support. POSTs (webhooks) are recorded in `posts`.
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ class SourceServer:
         if fault == "truncate":
             data = data[: len(data) // 2]
         stat = file.stat()
+        etag = '"' + hashlib.md5(data).hexdigest() + '"'
+        if h.headers.get("If-None-Match") == etag and fault is None:
+            h.send_response(304)
+            h.send_header("ETag", etag)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         status, start, end = 200, 0, len(data)
         rng = h.headers.get("Range")
         if rng and rng.startswith("bytes=") and fault is None:
@@ -122,7 +130,7 @@ class SourceServer:
             status = 206
         h.send_response(status)
         h.send_header("Content-Length", str(end - start))
-        h.send_header("ETag", '"' + hashlib.md5(data).hexdigest() + '"')
+        h.send_header("ETag", etag)
         h.send_header("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True))
         if status == 206:
             h.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")

@@ -26,6 +26,32 @@ NETWORK_RETRY = dg.RetryPolicy(
 )
 
 
+# Downstream of the cleaned parquet: when a month's parquet is materialized again without them
+# (a fix to the cleaning, say), that month's Postgres, GCS and BigQuery assets follow -- for any
+# month, not only the latest (unlike AutomationCondition.eager()), and without downloading again.
+# Runs that already include them (the jobs, backfills) do not trigger a second load.
+FOLLOW_UPSTREAM = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("follows its upstream, any month")
+
+
+class DownloadConfig(dg.Config):
+    """Per-run settings of the download (defaults come from the environment via TaxiSource)."""
+
+    url_template: str | None = None  # e.g. a mirror; {taxi}, {year}, {month}
+    force: bool = False  # download even if the source says the kept copy is current
+
+
+class LoadConfig(dg.Config):
+    """Per-run settings of the Postgres load (defaults come from TAXI_POSTGRES_SCHEMA)."""
+
+    db_schema: str | None = None
+    batch_rows: int = 131_072
+
+
 def permanent(e: Exception) -> dg.Failure:
     """A failure that no retry can fix (404, a file of the wrong shape): fail the step now."""
     return dg.Failure(description=str(e), allow_retries=False)
@@ -74,26 +100,35 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         retry_policy=NETWORK_RETRY,
         **common,
     )
-    def raw_csv(context: dg.AssetExecutionContext, source: TaxiSource, file_store: FileStore) -> dg.Output[Path]:
+    def raw_csv(
+        context: dg.AssetExecutionContext, config: DownloadConfig, source: TaxiSource, file_store: FileStore
+    ) -> dg.Output[Path]:
         month = partition_month(context.partition_key)
-        url = source.url_for(taxi.name, month)
+        url = source.url_for(taxi.name, month, config.url_template)
+        kept = file_store.path_for(context.asset_key, context.partition_key)
+        known = None if config.force or kept is None else _kept_validators(context, url, kept)
         staged = file_store.staging_path(PurePosixPath(urllib.parse.urlparse(url).path).name or "download")
         try:
-            got = source.fetch(url, staged, taxi.file_label(month), log=context.log.info)
+            got = source.fetch(url, staged, taxi.file_label(month), log=context.log.info, known=known)
         except TaxiFileError as e:  # 404, HTML page, truncated or corrupt file: retrying won't help
             raise permanent(e) from e
         except DownloadFailed:
             raise  # transient: the RetryPolicy tries again
+        if got.not_modified:
+            staged.parent.rmdir()
+            context.log.info(f"{taxi.file_label(month)}: unchanged at the source, keeping the downloaded copy")
         return dg.Output(
-            staged,
+            kept if got.not_modified else staged,
             metadata={
                 "source_url": dg.MetadataValue.url(url),
                 "bytes": got.bytes,
                 "etag": got.etag or "",
                 "last_modified": got.last_modified or "",
+                "downloaded": not got.not_modified,
                 "http_attempts": got.attempts,
                 "seconds": round(got.seconds, 3),
             },
+            data_version=dg.DataVersion(got.etag or f"{got.bytes}-{got.last_modified}"),
         )
 
     @dg.asset(
@@ -139,6 +174,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=key("postgres_table"),
+        automation_condition=FOLLOW_UPSTREAM,
         ins={"cleaned_parquet": dg.AssetIn(key("cleaned_parquet"))},
         description=(
             f"The month's rows in Postgres table `{taxi.table}` (partition per month): replaced, not "
@@ -150,12 +186,14 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         **common,
     )
     def postgres_table(
-        context: dg.AssetExecutionContext, cleaned_parquet: Path, postgres: PostgresWarehouse
+        context: dg.AssetExecutionContext, config: LoadConfig, cleaned_parquet: Path, postgres: PostgresWarehouse
     ) -> dg.MaterializeResult:
         month = partition_month(context.partition_key)
+        if config.db_schema:
+            postgres = PostgresWarehouse(url=postgres.url, db_schema=config.db_schema)
         t0 = time.monotonic()
         rows = postgres.replace_month(
-            taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet), log=context.log.info
+            taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet, config.batch_rows), log=context.log.info
         )
         seconds = time.monotonic() - t0
         return dg.MaterializeResult(
@@ -169,6 +207,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=key("gcs_object"),
+        automation_condition=FOLLOW_UPSTREAM,
         ins={"cleaned_parquet": dg.AssetIn(key("cleaned_parquet"))},
         description=f"The month's cleaned parquet in the data lake: gs://<bucket>/{taxi.name}/{taxi.name}_tripdata_YYYY-MM.parquet.",
         kinds={"gcs", "parquet"},
@@ -194,6 +233,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=key("bigquery_table"),
+        automation_condition=FOLLOW_UPSTREAM,
         deps=[key("gcs_object")],
         description=(
             f"The month's rows in BigQuery table `{taxi.table}` (partitioned by month on source_month), "
@@ -222,3 +262,16 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         )
 
     return [raw_csv, cleaned_parquet, postgres_table, gcs_object, bigquery_table]
+
+
+def _kept_validators(context: dg.AssetExecutionContext, url: str, kept: Path) -> dict | None:
+    """ETag / Last-Modified / size recorded when the kept copy was downloaded, if it is that copy."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    if not records:
+        return None
+    meta = {k: v.value for k, v in (records[0].asset_materialization.metadata or {}).items()}
+    if meta.get("source_url") != url or meta.get("bytes") != kept.stat().st_size:
+        return None
+    return {"etag": meta.get("etag"), "last_modified": meta.get("last_modified"), "bytes": meta.get("bytes")}

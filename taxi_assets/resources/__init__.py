@@ -1,7 +1,8 @@
 """Resources and IO managers, configured from the environment (`taxi-stack env` prints a set).
 
 Required: TAXI_POSTGRES_URL, TAXI_GCP_PROJECT (or TAXI_BQ_PROJECT), TAXI_GCS_BUCKET,
-TAXI_BQ_DATASET. Optional, with defaults: TAXI_SOURCE_URL, TAXI_ZONES_URL, TAXI_DATA_DIR,
+TAXI_BQ_DATASET. Optional, with defaults: TAXI_SOURCE (dtc | tlc: which family of files; dtc by
+default), TAXI_SOURCE_URL and TAXI_ZONES_URL (override the family's URLs), TAXI_DATA_DIR,
 TAXI_POSTGRES_SCHEMA, TAXI_BQ_LOCATION, TAXI_GCS_PREFIX. Values are resolved when a run starts,
 through `dg.EnvVar`, so secrets (the Postgres password) never appear in the UI.
 """
@@ -17,7 +18,7 @@ from taxi_assets.resources.bigquery import BigQueryWarehouse
 from taxi_assets.resources.files import FileStore, LocalFileIOManager
 from taxi_assets.resources.lake import TaxiLake
 from taxi_assets.resources.postgres import PostgresWarehouse
-from taxi_assets.resources.source import DEFAULT_URL_TEMPLATE, DEFAULT_ZONES_URL, TaxiSource
+from taxi_assets.resources.source import SOURCES, TaxiSource
 
 __all__ = ["BigQueryWarehouse", "FileStore", "LocalFileIOManager", "PostgresWarehouse", "TaxiLake", "TaxiSource", "build_resources"]
 
@@ -33,11 +34,15 @@ def default_data_dir() -> str:
 
 def build_resources() -> dict[str, object]:
     gcp_project = "TAXI_GCP_PROJECT" if os.environ.get("TAXI_GCP_PROJECT") else "TAXI_BQ_PROJECT"
+    family = os.environ.get("TAXI_SOURCE", "dtc").lower()
+    if family not in SOURCES:
+        raise ValueError(f"TAXI_SOURCE={family!r}: expected one of {sorted(SOURCES)}")
+    url_template, zones_url = SOURCES[family]
     store = FileStore(base_dir=_env("TAXI_DATA_DIR", default_data_dir()))
     return {
         "source": TaxiSource(
-            url_template=_env("TAXI_SOURCE_URL", DEFAULT_URL_TEMPLATE),
-            zones_url=_env("TAXI_ZONES_URL", DEFAULT_ZONES_URL),
+            url_template=_env("TAXI_SOURCE_URL", url_template),
+            zones_url=_env("TAXI_ZONES_URL", zones_url),
         ),
         "file_store": store,
         "files": LocalFileIOManager(store=store),

@@ -47,6 +47,8 @@ class FileStore(dg.ConfigurableResource):
         target_dir = self.dir_for(asset_key)
         target_dir.mkdir(parents=True, exist_ok=True)
         final = target_dir / f"{stem}{_suffix(staged)}"
+        if staged.resolve() == final.resolve():  # the kept file, unchanged at the source
+            return final
         if staged.stat().st_dev != target_dir.stat().st_dev:  # staged elsewhere: copy next to it first
             tmp = target_dir / f".{final.name}.tmp"
             shutil.copyfile(staged, tmp)

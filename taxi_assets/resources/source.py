@@ -23,6 +23,15 @@ DEFAULT_URL_TEMPLATE = (
     "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
 )
 DEFAULT_ZONES_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/misc/taxi_zone_lookup.csv"
+# TAXI_SOURCE picks a family: the DataTalksClub csv.gz releases (2019-01..2021-07) or the TLC's
+# own monthly parquet files (every year, republished). The transform reads either.
+SOURCES: dict[str, tuple[str, str]] = {
+    "dtc": (DEFAULT_URL_TEMPLATE, DEFAULT_ZONES_URL),
+    "tlc": (
+        "https://d37ci6vzurychx.cloudfront.net/trip-data/{taxi}_tripdata_{year}-{month}.parquet",
+        "https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv",
+    ),
+}
 CHUNK = 1 << 20
 
 
@@ -43,6 +52,15 @@ class Download:
     last_modified: str | None = None
     attempts: int = 1
     seconds: float = 0.0
+    not_modified: bool = False  # the source confirmed the copy we hold is current (HTTP 304)
+
+    def validators(self) -> dict[str, object]:
+        return {"etag": self.etag or "", "last_modified": self.last_modified or "", "bytes": self.bytes}
+
+
+def _file_validators(path: Path) -> tuple[str, str]:
+    st = path.stat()
+    return f'"{st.st_size:x}-{st.st_mtime_ns:x}"', time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(st.st_mtime))
 
 
 def _retryable_status(code: int) -> bool:
@@ -63,11 +81,22 @@ class TaxiSource(dg.ConfigurableResource):
     max_attempts: int = 4
     backoff_seconds: float = 1.0
 
-    def url_for(self, taxi: str, month: dt.date) -> str:
-        return self.url_template.format(taxi=taxi, year=f"{month:%Y}", month=f"{month:%m}")
+    def url_for(self, taxi: str, month: dt.date, template: str | None = None) -> str:
+        return (template or self.url_template).format(taxi=taxi, year=f"{month:%Y}", month=f"{month:%m}")
 
-    def fetch(self, url: str, dest: Path, label: str, log: Callable[[str], None] | None = None) -> Download:
+    def fetch(
+        self,
+        url: str,
+        dest: Path,
+        label: str,
+        log: Callable[[str], None] | None = None,
+        known: dict | None = None,
+    ) -> Download:
         """Stream `url` into `dest` (a temporary path the caller owns) and validate it.
+
+        `known` holds the validators (etag, last_modified, bytes) of the copy already kept: when
+        the source says it is unchanged (HTTP 304 to a conditional GET; same size and mtime for
+        file://), nothing is downloaded and the result has `not_modified=True`.
 
         Raises SourceFileMissing (404), DownloadFailed (transient, retries exhausted) or
         TaxiFileError (what arrived is not a readable file). `dest` is left incomplete on error:
@@ -79,19 +108,52 @@ class TaxiSource(dg.ConfigurableResource):
             src = Path(urllib.request.url2pathname(parsed.path))
             if not src.exists():
                 raise SourceFileMissing(f"{label}: no such file at the source: {url}")
+            etag, last_modified = _file_validators(src)
+            if known and known.get("etag") == etag:
+                return Download(url, dest, src.stat().st_size, etag, last_modified, 0, not_modified=True)
             shutil.copyfile(src, dest)
-            result = Download(url, dest, dest.stat().st_size)
+            result = Download(url, dest, dest.stat().st_size, etag, last_modified)
         else:
-            result = self._fetch_http(url, dest, label, log)
+            result = self._fetch_http(url, dest, label, log, known or {})
+            if result.not_modified:
+                return result
         validate_download(dest, label)
         result.seconds = time.monotonic() - t0
         return result
 
-    def _fetch_http(self, url: str, dest: Path, label: str, log: Callable[[str], None] | None) -> Download:
+    def exists(self, url: str, label: str) -> bool:
+        """Does the source have this file yet? 404/410 -> False; other failures raise DownloadFailed."""
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme == "file":
+            return Path(urllib.request.url2pathname(parsed.path)).is_file()
+        try:
+            r = requests.head(url, allow_redirects=True, timeout=self.timeout_seconds)
+            if r.status_code in (405, 403, 501):  # HEAD not allowed: ask for the first byte instead
+                with requests.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=self.timeout_seconds) as g:
+                    r = g
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise DownloadFailed(f"{label}: probing the source failed: {type(e).__name__}") from e
+        if r.status_code in (404, 410):
+            return False
+        if r.status_code < 400:
+            return True
+        raise DownloadFailed(f"{label}: probing the source answered HTTP {r.status_code} ({url})")
+
+    def _fetch_http(
+        self, url: str, dest: Path, label: str, log: Callable[[str], None] | None, known: dict
+    ) -> Download:
+        headers = {}
+        if known.get("etag"):
+            headers["If-None-Match"] = str(known["etag"])
+        if known.get("last_modified"):
+            headers["If-Modified-Since"] = str(known["last_modified"])
         last_error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with requests.get(url, stream=True, timeout=self.timeout_seconds) as r:
+                with requests.get(url, stream=True, timeout=self.timeout_seconds, headers=headers) as r:
+                    if r.status_code == 304:
+                        return Download(url, dest, int(known.get("bytes") or 0), known.get("etag") or None,
+                                        known.get("last_modified") or None, attempt, not_modified=True)
                     if r.status_code in (404, 410):
                         raise SourceFileMissing(f"{label}: the source has no file for this month (HTTP {r.status_code} from {url})")
                     if _retryable_status(r.status_code):
