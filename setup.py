@@ -30,6 +30,7 @@ setup(
         "dev": [
             "pytest>=8",
             "pytest-timeout>=2.3",
+            "playwright==1.65.2",  # the browser test drives Debian's chromium (executable_path), no browser download
         ],
     },
     entry_points={

@@ -135,7 +135,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         key=key("cleaned_parquet"),
         ins={"raw_csv": dg.AssetIn(key("raw_csv"))},
         description=(
-            f"{taxi.name} trips of the month, typed and cleaned, as parquet: snake_case columns, a "
+            f"The {taxi.name} trips of the month, typed and cleaned, as parquet: snake_case columns, a "
             "`source_month` column"
             + (", rows with passenger_count = 0 dropped (counted in metadata)." if taxi.drop_zero_passengers else ".")
         ),
@@ -182,7 +182,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         ),
         kinds={"postgres"},
         code_version="1",
-        metadata={**schema_md, "dagster/table_name": taxi.table},
+        metadata=schema_md,
         **common,
     )
     def postgres_table(
@@ -213,6 +213,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         kinds={"gcs", "parquet"},
         code_version="1",
         retry_policy=NETWORK_RETRY,
+        metadata=schema_md,
         **common,
     )
     def gcs_object(context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: TaxiLake) -> dg.MaterializeResult:
@@ -242,7 +243,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         kinds={"bigquery"},
         code_version="1",
         retry_policy=NETWORK_RETRY,
-        metadata={**schema_md, "dagster/table_name": taxi.table},
+        metadata=schema_md,
         **common,
     )
     def bigquery_table(

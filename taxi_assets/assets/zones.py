@@ -59,7 +59,6 @@ def read_zones(path, label: str = "taxi_zone_lookup") -> pa.Table:
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(c.name, c.kind, description=c.description) for c in ZONES.columns]
         ),
-        "dagster/table_name": ZONES_TABLE,
     },
 )
 def taxi_zone_lookup(
@@ -91,7 +90,9 @@ def taxi_zone_lookup(
         metadata={
             "dagster/row_count": zones.num_rows,
             "postgres_rows": pg_rows,
+            "postgres_table": f"{postgres.db_schema}.{ZONES_TABLE}",
             "bigquery_rows": bq_rows,
+            "dagster/table_name": warehouse.table_id(ZONES_TABLE),
             "dagster/uri": obj.uri,
             "source_url": dg.MetadataValue.url(url),
             "boroughs": ", ".join(sorted({b for b in zones.column("borough").to_pylist() if b})),
