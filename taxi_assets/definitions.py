@@ -3,6 +3,7 @@
 import dagster as dg
 
 from taxi_assets.assets import taxi_zone_lookup, trip_assets
+from taxi_assets.checks import trip_checks
 from taxi_assets.jobs import taxi_jobs, zones_job
 from taxi_assets.resources import build_resources
 from taxi_assets.schedules import taxi_schedules
@@ -10,6 +11,7 @@ from taxi_assets.sensors import automation_sensor, new_file_sensors, run_failure
 
 defs = dg.Definitions(
     assets=[*trip_assets, taxi_zone_lookup],
+    asset_checks=trip_checks,
     jobs=[*taxi_jobs.values(), zones_job],
     schedules=taxi_schedules,
     sensors=[*new_file_sensors, run_failure_alert, automation_sensor],

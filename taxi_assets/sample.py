@@ -8,7 +8,16 @@ column by column with Arrow, so a 7.7-million-row month takes seconds, not minut
 
     python -m taxi_assets.sample DIR --taxi yellow --month 2021-01 --rows 20000
 writes DIR/yellow/yellow_tripdata_2021-01.csv.gz (the DataTalksClub release layout) and
-DIR/misc/taxi_zone_lookup.csv.
+DIR/misc/taxi_zone_lookup.csv (`--format tlc` writes the TLC's parquet instead, `--format
+legacy` the original 2017-2018 CSV).
+
+Eras (`write_month` is the DataTalksClub csv.gz of 2019-2021):
+- `write_tlc_parquet`: the TLC's own parquet files: doubles for passenger_count, RatecodeID (and
+  payment_type, trip_type in green), `airport_fee` until 2022 and `Airport_fee` after,
+  `cbd_congestion_fee` from 2025, fhv location ids and SR_Flag as doubles, real timestamps.
+- `write_legacy_csv`: the TLC's original plain CSVs of 2017-2018: no congestion_surcharge, a
+  blank second line, CRLF; fhv with quoted headers `"Dispatching_base_num","Pickup_DateTime",
+  "DropOff_datetime","PUlocationID","DOlocationID"` and quoted values.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from taxi_assets.taxi_types import TAXI_TYPES, TaxiType
 
@@ -158,6 +168,104 @@ def write_month(root: Path, taxi: str, month: dt.date, rows: int, seed: int = 0,
     return dest
 
 
+# the TLC parquet files' column names and Arrow types (passenger_count & co. are doubles)
+def tlc_parquet_fields(taxi: str, month: dt.date) -> list[tuple[str, pa.DataType]]:
+    ts, f64, i64, i32, s = pa.timestamp("us"), pa.float64(), pa.int64(), pa.int32(), pa.string()
+    if taxi == "yellow":
+        fields = [
+            ("VendorID", i32), ("tpep_pickup_datetime", ts), ("tpep_dropoff_datetime", ts), ("passenger_count", f64),
+            ("trip_distance", f64), ("RatecodeID", f64), ("store_and_fwd_flag", s), ("PULocationID", i32),
+            ("DOLocationID", i32), ("payment_type", i64), ("fare_amount", f64), ("extra", f64), ("mta_tax", f64),
+            ("tip_amount", f64), ("tolls_amount", f64), ("improvement_surcharge", f64), ("total_amount", f64),
+            ("congestion_surcharge", f64),
+            ("airport_fee" if month.year <= 2022 else "Airport_fee", f64),
+        ]
+    elif taxi == "green":
+        fields = [
+            ("VendorID", i32), ("lpep_pickup_datetime", ts), ("lpep_dropoff_datetime", ts), ("store_and_fwd_flag", s),
+            ("RatecodeID", f64), ("PULocationID", i32), ("DOLocationID", i32), ("passenger_count", f64),
+            ("trip_distance", f64), ("fare_amount", f64), ("extra", f64), ("mta_tax", f64), ("tip_amount", f64),
+            ("tolls_amount", f64), ("ehail_fee", f64), ("improvement_surcharge", f64), ("total_amount", f64),
+            ("payment_type", f64), ("trip_type", f64), ("congestion_surcharge", f64),
+        ]
+    elif taxi == "fhv":
+        fields = [
+            ("dispatching_base_num", s), ("pickup_datetime", ts), ("dropOff_datetime", ts), ("PUlocationID", f64),
+            ("DOlocationID", f64), ("SR_Flag", f64), ("Affiliated_base_number", s),
+        ]
+    else:
+        raise ValueError(f"no TLC parquet layout for {taxi}")
+    if month.year >= 2025 and taxi in ("yellow", "green"):
+        fields.append(("cbd_congestion_fee", f64))
+    return fields
+
+
+def tlc_path(root: Path, taxi: str, month: dt.date) -> Path:
+    return Path(root) / taxi / f"{taxi}_tripdata_{month:%Y-%m}.parquet"
+
+
+def generate_tlc_table(taxi: str, month: dt.date, rows: int, seed: int = 0) -> pa.Table:
+    """`rows` rows typed as the TLC parquet files type them."""
+    ttype = TAXI_TYPES[taxi]
+    strings = generate_table(ttype, month, rows, seed)
+    by_target = {next(c for c in ttype.columns if c.matches(h)).name: strings.column(h) for h in strings.column_names}
+    rng = np.random.default_rng(seed + 7)
+    cols = {}
+    for name, typ in tlc_parquet_fields(taxi, month):
+        col = next(c for c in ttype.columns if c.matches(name))
+        if col.name in by_target:
+            values = by_target[col.name]
+        elif col.name == "cbd_congestion_fee":
+            values = pc.cast(pa.array(rng.choice(["0", "0.75"], rows)), pa.string())
+        else:  # airport_fee: mostly 0, some 1.75
+            values = pc.cast(pa.array(rng.choice(["0"] * 9 + ["1.75"], rows)), pa.string())
+        if pa.types.is_timestamp(typ):
+            values = pc.strptime(values, "%Y-%m-%d %H:%M:%S", "us")
+        cols[name] = pc.cast(values, typ)
+    return pa.table(cols)
+
+
+def write_tlc_parquet(root: Path, taxi: str, month: dt.date, rows: int, seed: int = 0) -> Path:
+    """Write one month as the TLC publishes it: `{root}/{taxi}/{taxi}_tripdata_YYYY-MM.parquet`."""
+    dest = tlc_path(root, taxi, month)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    pq.write_table(generate_tlc_table(taxi, month, rows, seed), tmp, compression="snappy")
+    tmp.replace(dest)
+    return dest
+
+
+# the original TLC CSVs of 2017-2018, as they spelled their headers
+LEGACY_HEADERS: dict[str, list[str]] = {
+    "yellow": HEADERS["yellow"][:-1],  # no congestion_surcharge before 2019
+    "green": HEADERS["green"][:-1],  # 19 columns
+    "fhv": ["Dispatching_base_num", "Pickup_DateTime", "DropOff_datetime", "PUlocationID", "DOlocationID"],
+}
+
+
+def legacy_path(root: Path, taxi: str, month: dt.date) -> Path:
+    return Path(root) / taxi / f"{taxi}_tripdata_{month:%Y-%m}.csv"
+
+
+def write_legacy_csv(root: Path, taxi: str, month: dt.date, rows: int, seed: int = 0) -> Path:
+    """Write one month as the TLC's original plain CSV of 2017-2018 (blank second line, CRLF; fhv quoted)."""
+    ttype = TAXI_TYPES[taxi]
+    table = generate_table(ttype, month, rows, seed)
+    headers = LEGACY_HEADERS[taxi]
+    by_target = {next(c for c in ttype.columns if c.matches(h)).name: table.column(h) for h in table.column_names}
+    legacy = pa.table({h: by_target[next(c for c in ttype.columns if c.matches(h)).name] for h in headers})
+    quoted = taxi == "fhv"
+    dest = legacy_path(root, taxi, month)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    pacsv.write_csv(
+        legacy, buf, pacsv.WriteOptions(include_header=False, eol="\r\n", quoting_style="all_valid" if quoted else "none")
+    )
+    head = ",".join(f'"{h}"' if quoted else h for h in headers)
+    dest.write_bytes((head + "\r\n\r\n").encode() + buf.getvalue())
+    return dest
+
+
 def zone_rows() -> list[tuple[int, str, str, str]]:
     """265 zones shaped like the TLC lookup: EWR first, 'NV' and 'NA' (both Unknown) last."""
     rows = [(1, "EWR", "Newark Airport", "EWR")]
@@ -190,11 +298,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--taxi", action="append", choices=sorted(TAXI_TYPES), help="repeatable; default: all")
     p.add_argument("--month", action="append", help="YYYY-MM, repeatable; default 2021-01")
     p.add_argument("--rows", type=int, default=20_000)
+    p.add_argument("--format", choices=["dtc", "tlc", "legacy"], default="dtc", help="csv.gz, TLC parquet, 2017-18 CSV")
     args = p.parse_args(argv)
+    writer = {"dtc": write_month, "tlc": write_tlc_parquet, "legacy": write_legacy_csv}[args.format]
     for taxi in args.taxi or sorted(TAXI_TYPES):
         for m in args.month or ["2021-01"]:
             month = dt.date.fromisoformat(m + "-01")
-            print(write_month(args.root, taxi, month, args.rows))
+            print(writer(args.root, taxi, month, args.rows))
     print(write_zones(args.root))
 
 

@@ -121,3 +121,50 @@ def test_html_page_is_an_error(tmp_path):
     src.write_text("<!DOCTYPE html><html>Not Found</html>")
     with pytest.raises(TaxiFileError, match="HTML"):
         write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["yellow"], JAN)
+
+
+FHV_HEADER = "dispatching_base_num,pickup_datetime,dropOff_datetime,PUlocationID,DOlocationID,SR_Flag,Affiliated_base_number"
+
+
+def test_non_utf8_text_is_decoded_as_latin1_and_counted(tmp_path):
+    src = tmp_path / "f.csv.gz"
+    body = (FHV_HEADER + "\r\nB0\xe91,2021-01-01 00:00:00,2021-01-01 00:10:00,1,2,,B\xff\r\nB02,2021-01-01 00:00:00,,,,1,\r\n")
+    src.write_bytes(gzip.compress(body.encode("latin-1")))
+    out = tmp_path / "o.parquet"
+    logged = []
+    stats = write_parquet(src, out, TAXI_TYPES["fhv"], JAN, log=logged.append)
+    assert stats.non_utf8_values == 2
+    t = pq.read_table(out).to_pydict()
+    assert t["dispatching_base_num"] == ["B0\xe91", "B02"]
+    assert t["dispatching_base_num"][0].encode("latin-1") == b"B0\xe91"  # lossless
+    assert t["affiliated_base_number"] == ["B\xff", None]
+    assert any("Latin-1" in m for m in logged)
+
+
+@pytest.mark.parametrize("extra", [",9", ""])
+def test_rows_with_wrong_field_counts_are_counted_in_the_error(tmp_path, extra):
+    good = "B1,2021-01-01 00:00:00,2021-01-01 00:10:00,1,2,,B1"
+    bad = good + ",9" if extra else "B1,2021-01-01 00:00:00"
+    src = _write(tmp_path / "f.csv.gz", FHV_HEADER + "\n" + "\n".join([good, bad, good, bad, bad, good]) + "\n")
+    with pytest.raises(TaxiFileError, match=r"fhv 2021-01: 3 row\(s\) with too many or too few fields \(the header has 7\)"):
+        write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["fhv"], JAN)
+    assert not (tmp_path / "o.parquet").exists(), "no half-written parquet is left behind"
+
+
+def test_bad_timestamp_error_names_the_column_and_value(tmp_path):
+    src = _write(tmp_path / "f.csv.gz", FHV_HEADER + "\nB1,2021-01-01 00:00:00,yesterday,1,2,,B1\n")
+    with pytest.raises(TaxiFileError, match=r"fhv 2021-01: .*'dropOff_datetime'.*yesterday"):
+        write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["fhv"], JAN)
+
+
+def test_us_style_timestamps_parse(tmp_path):
+    src = _write(tmp_path / "f.csv", FHV_HEADER + "\nB1,01/31/2021 23:59:10,02/01/2021 00:10:00,1,2,,B1\n", gz=False)
+    write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["fhv"], JAN)
+    row = pq.read_table(tmp_path / "o.parquet").to_pylist()[0]
+    assert str(row["pickup_datetime"]) == "2021-01-31 23:59:10"
+
+
+def test_another_taxi_types_file_is_named(tmp_path):
+    src = sample.write_month(tmp_path, "fhv", JAN, rows=50)
+    with pytest.raises(TaxiFileError, match="green 2021-01: .*those of a fhv file"):
+        write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["green"], JAN)

@@ -162,6 +162,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
                 "dagster/row_count": stats.rows_out,
                 "rows_in": stats.rows_in,
                 "rows_dropped_zero_passengers": stats.rows_dropped_zero_passengers,
+                "non_utf8_values": stats.non_utf8_values,
                 "source_format": stats.source_format,
                 "unknown_columns": ", ".join(stats.unknown_columns),
                 "columns_absent_in_source": ", ".join(stats.missing_optional_columns),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Sequence
 
 import dagster as dg
@@ -23,6 +24,15 @@ from google.cloud import bigquery
 
 from taxi_assets.resources.postgres import check_identifier
 from taxi_assets.taxi_types import SOURCE_MONTH, Column
+
+
+PROJECT_ID = re.compile(r"^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def check_project(name: str) -> str:
+    if not PROJECT_ID.match(name):
+        raise ValueError(f"invalid project {name!r}: expected a Google Cloud project id")
+    return name
 
 
 def bq_schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:
@@ -50,10 +60,10 @@ class BigQueryWarehouse(dg.ConfigurableResource):
     def table_id(self, table: str) -> str:
         check_identifier(self.dataset, "dataset")
         check_identifier(table, "table")
-        return f"{self.project}.{self.dataset}.{table}"
+        return f"{check_project(self.project)}.{self.dataset}.{table}"
 
     def ensure_dataset(self, client: bigquery.Client) -> None:
-        ds = bigquery.Dataset(f"{self.project}.{check_identifier(self.dataset, 'dataset')}")
+        ds = bigquery.Dataset(f"{check_project(self.project)}.{check_identifier(self.dataset, 'dataset')}")
         ds.location = self.location
         client.create_dataset(ds, exists_ok=True)
 

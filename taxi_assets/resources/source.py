@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import datetime as dt
 import random
 import shutil
@@ -103,23 +104,29 @@ class TaxiSource(dg.ConfigurableResource):
         the caller must not move it into place.
         """
         t0 = time.monotonic()
-        parsed = urllib.parse.urlparse(url)
-        if parsed.scheme == "file":
-            src = Path(urllib.request.url2pathname(parsed.path))
-            if not src.exists():
-                raise SourceFileMissing(f"{label}: no such file at the source: {url}")
-            etag, last_modified = _file_validators(src)
-            if known and known.get("etag") == etag:
-                return Download(url, dest, src.stat().st_size, etag, last_modified, 0, not_modified=True)
-            shutil.copyfile(src, dest)
-            result = Download(url, dest, dest.stat().st_size, etag, last_modified)
-        else:
-            result = self._fetch_http(url, dest, label, log, known or {})
-            if result.not_modified:
-                return result
-        validate_download(dest, label)
+        try:
+            result = self._fetch(url, dest, label, log, known or {})
+            if not result.not_modified:
+                validate_download(dest, label)
+        except OSError as e:
+            if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT):  # not worth retrying
+                raise TaxiFileError(f"{label}: no space left on the device while downloading to {dest}") from e
+            raise
         result.seconds = time.monotonic() - t0
         return result
+
+    def _fetch(self, url: str, dest: Path, label: str, log: Callable[[str], None] | None, known: dict) -> Download:
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme != "file":
+            return self._fetch_http(url, dest, label, log, known)
+        src = Path(urllib.request.url2pathname(parsed.path))
+        if not src.exists():
+            raise SourceFileMissing(f"{label}: no such file at the source: {url}")
+        etag, last_modified = _file_validators(src)
+        if known.get("etag") == etag:
+            return Download(url, dest, src.stat().st_size, etag, last_modified, 0, not_modified=True)
+        shutil.copyfile(src, dest)
+        return Download(url, dest, dest.stat().st_size, etag, last_modified)
 
     def exists(self, url: str, label: str) -> bool:
         """Does the source have this file yet? 404/410 -> False; other failures raise DownloadFailed."""
