@@ -99,6 +99,14 @@ _DO = Column("do_location_id", "int", "TLC taxi zone where the trip ended (see t
 _PAYMENT = Column("payment_type", "int", "1 credit card, 2 cash, 3 no charge, 4 dispute, 5 unknown, 6 voided.")
 _CONGESTION = _money("congestion_surcharge", "NYS congestion surcharge (from 2019)", False)
 _CBD = _money("cbd_congestion_fee", "MTA Congestion Relief Zone fee (from 2025)", False)
+_FARE_PARTS = (
+    _money("fare_amount", "Time-and-distance fare"),
+    _money("extra", "Rush hour and overnight extras"),
+    _money("mta_tax", "MTA tax"),
+    _money("tip_amount", "Tip (credit card tips only)"),
+    _money("tolls_amount", "Tolls"),
+)
+_PICKUP, _DROPOFF = "Meter engaged (local NYC time).", "Meter disengaged (local NYC time)."
 
 YELLOW = TaxiType(
     name="yellow",
@@ -107,8 +115,8 @@ YELLOW = TaxiType(
     drop_zero_passengers=True,
     columns=(
         _VENDOR,
-        Column("pickup_datetime", "timestamp", "Meter engaged (local NYC time).", ("tpep_pickup_datetime",)),
-        Column("dropoff_datetime", "timestamp", "Meter disengaged (local NYC time).", ("tpep_dropoff_datetime",)),
+        Column("pickup_datetime", "timestamp", _PICKUP, ("tpep_pickup_datetime",)),
+        Column("dropoff_datetime", "timestamp", _DROPOFF, ("tpep_dropoff_datetime",)),
         _PASSENGERS,
         _DISTANCE,
         _RATECODE,
@@ -116,11 +124,7 @@ YELLOW = TaxiType(
         _PU,
         _DO,
         _PAYMENT,
-        _money("fare_amount", "Time-and-distance fare"),
-        _money("extra", "Rush hour and overnight extras"),
-        _money("mta_tax", "MTA tax"),
-        _money("tip_amount", "Tip (credit card tips only)"),
-        _money("tolls_amount", "Tolls"),
+        *_FARE_PARTS,
         _money("improvement_surcharge", "Improvement surcharge"),
         _money("total_amount", "Total charged to passengers (cash tips excluded)"),
         _CONGESTION,
@@ -136,19 +140,15 @@ GREEN = TaxiType(
     drop_zero_passengers=True,
     columns=(
         _VENDOR,
-        Column("pickup_datetime", "timestamp", "Meter engaged (local NYC time).", ("lpep_pickup_datetime",)),
-        Column("dropoff_datetime", "timestamp", "Meter disengaged (local NYC time).", ("lpep_dropoff_datetime",)),
+        Column("pickup_datetime", "timestamp", _PICKUP, ("lpep_pickup_datetime",)),
+        Column("dropoff_datetime", "timestamp", _DROPOFF, ("lpep_dropoff_datetime",)),
         _STORE_FWD,
         _RATECODE,
         _PU,
         _DO,
         _PASSENGERS,
         _DISTANCE,
-        _money("fare_amount", "Time-and-distance fare"),
-        _money("extra", "Rush hour and overnight extras"),
-        _money("mta_tax", "MTA tax"),
-        _money("tip_amount", "Tip (credit card tips only)"),
-        _money("tolls_amount", "Tolls"),
+        *_FARE_PARTS,
         _money("ehail_fee", "E-hail fee (always empty in practice)", False),
         _money("improvement_surcharge", "Improvement surcharge"),
         _money("total_amount", "Total charged to passengers (cash tips excluded)"),
