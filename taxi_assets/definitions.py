@@ -16,4 +16,7 @@ defs = dg.Definitions(
     schedules=taxi_schedules,
     sensors=[*new_file_sensors, run_failure_alert, automation_sensor],
     resources=build_resources(),
+    # one process per run: a month's steps run one after another anyway, and a process per step
+    # costs ~4 s of imports and ~200 MB each (docs/BENCHMARKS.md: 1.37M rows in ~10 s, not ~30 s)
+    executor=dg.in_process_executor,
 )

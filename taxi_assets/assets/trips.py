@@ -13,6 +13,7 @@ import urllib.parse
 from pathlib import Path, PurePosixPath
 
 import dagster as dg
+import pyarrow as pa
 
 from taxi_assets.partitions import monthly_partitions, partition_month
 from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake, TaxiSource
@@ -154,6 +155,8 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
             stats = write_parquet(raw_csv, staged, taxi, month, log=context.log.info)
         except TaxiFileError as e:
             raise permanent(e) from e
+        finally:
+            pa.default_memory_pool().release_unused()  # steps may share a process (in_process executor)
         if stats.unknown_columns:
             context.log.warning(f"{taxi.file_label(month)}: columns not in the schema, not loaded: {list(stats.unknown_columns)}")
         return dg.Output(
@@ -196,6 +199,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         rows = postgres.replace_month(
             taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet, config.batch_rows), log=context.log.info
         )
+        pa.default_memory_pool().release_unused()
         seconds = time.monotonic() - t0
         return dg.MaterializeResult(
             metadata={
