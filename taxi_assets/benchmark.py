@@ -612,7 +612,7 @@ Machine:
 
 - **wall s** is measured around the work in a child process of its own (interpreter start and
   imports excluded), except for `job`, which is the whole `dagster job execute` command (Dagster
-  start-up, run storage in Postgres, one process per step, download from a `file://` source with
+  start-up, run storage in Postgres, the steps in one process (in_process_executor), download from a `file://` source with
   its gzip validation, parquet, Postgres, GCS, BigQuery). The limit legs and our two core legs run
   `--repeat {self.args.repeat}` times, interleaved; the best run counts and `note` lists them all.
 - **rows** is what the leg handled: the source rows for reading legs, the rows loaded for
@@ -621,8 +621,9 @@ Machine:
   high-water mark since the process's exec) of the leg's process or any of its descendants
   (read every 50 ms, and by the leg itself at its end); **tree RSS MB** the largest sum of RSS
   over the leg's process tree, sampled every 50 ms. (Not `ru_maxrss`: a child inherits there
-  the high-water mark of the process it was forked from.) For `job` the first is the largest step process (or the CLI), the second
-  the CLI plus the step processes running at the same time.
+  the high-water mark of the process it was forked from.) For `job` the first is the run's process
+  (the CLI, which executes every step), the second adds the run's helper processes (compute-log
+  tailers).
 - **limit**: `COPY FROM STDIN (FORMAT csv, FREEZE)` of the decompressed file into a table typed
   like ours, created in the same transaction (the same conditions as our load), fed by Python's
   zlib; plus `pyarrow.csv.read_csv` of the whole file (all threads, types inferred) and
