@@ -622,8 +622,8 @@ Machine:
   (read every 50 ms, and by the leg itself at its end); **tree RSS MB** the largest sum of RSS
   over the leg's process tree, sampled every 50 ms. (Not `ru_maxrss`: a child inherits there
   the high-water mark of the process it was forked from.) For `job` the first is the run's process
-  (the CLI, which executes every step), the second adds the run's helper processes (compute-log
-  tailers).
+  (the CLI, which executes every step in-process), the second the sum over it and any process it
+  starts.
 - **limit**: `COPY FROM STDIN (FORMAT csv, FREEZE)` of the decompressed file into a table typed
   like ours, created in the same transaction (the same conditions as our load), fed by Python's
   zlib; plus `pyarrow.csv.read_csv` of the whole file (all threads, types inferred) and
