@@ -326,7 +326,10 @@ class Progress:
         self.last = now
         elapsed = now - self.start
         extra = f", {nbytes / 1e6:,.1f} MB" if nbytes is not None else ""
-        self.log(f"{self.what}: {rows:,} rows{extra} in {elapsed:,.1f} s ({rows / elapsed:,.0f} rows/s)")
+        if rows:
+            self.log(f"{self.what}: {rows:,} rows{extra} in {elapsed:,.1f} s ({rows / elapsed:,.0f} rows/s)")
+        else:
+            self.log(f"{self.what}: {extra.lstrip(', ')} in {elapsed:,.1f} s ({(nbytes or 0) / 1e6 / elapsed:,.1f} MB/s)")
 
 
 def write_parquet(

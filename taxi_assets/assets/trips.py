@@ -224,7 +224,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
     def gcs_object(context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: TaxiLake) -> dg.MaterializeResult:
         month = partition_month(context.partition_key)
         t0 = time.monotonic()
-        obj = lake.upload(cleaned_parquet, lake_object_name(taxi, month))
+        obj = lake.upload(cleaned_parquet, lake_object_name(taxi, month), log=context.log.info)
         return dg.MaterializeResult(
             metadata={
                 "dagster/uri": obj.uri,
@@ -257,7 +257,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         month = partition_month(context.partition_key)
         t0 = time.monotonic()
         uri = lake.uri(lake_object_name(taxi, month))
-        rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri)
+        rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri, log=context.log.info)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,

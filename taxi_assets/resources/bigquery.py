@@ -12,10 +12,12 @@ Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS` names a key fi
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import os
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 from google.api_core.client_options import ClientOptions
@@ -72,7 +74,9 @@ class BigQueryWarehouse(dg.ConfigurableResource):
         t.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.MONTH, field=SOURCE_MONTH)
         client.create_table(t, exists_ok=True)
 
-    def replace_month_from_uri(self, table: str, columns: Sequence[Column], month: dt.date, uri: str) -> int:
+    def replace_month_from_uri(
+        self, table: str, columns: Sequence[Column], month: dt.date, uri: str, log: Callable[[str], None] | None = None
+    ) -> int:
         """Load `uri` (parquet) as the month's rows of `table`; returns the month's row count."""
         client = self.client()
         self.ensure_dataset(client)
@@ -89,7 +93,7 @@ class BigQueryWarehouse(dg.ConfigurableResource):
                 create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
             ),
         )
-        load.result()
+        _wait(load, f"load job {load.job_id} ({uri} -> {staging})", log)
         names = ", ".join(f"`{c.name}`" for c in columns)
         month_literal = f"DATE '{month.isoformat()}'"  # a date object, formatted by us: no injection
         script = f"""
@@ -129,3 +133,15 @@ class BigQueryWarehouse(dg.ConfigurableResource):
 
     def query(self, sql: str) -> list[dict]:
         return [dict(r) for r in self.client().query(sql).result()]
+
+
+def _wait(job: bigquery.LoadJob, what: str, log: Callable[[str], None] | None, every: float = 5.0) -> None:
+    """Wait for a job, logging its state every `every` seconds."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            job.result(timeout=every)
+            return
+        except concurrent.futures.TimeoutError:
+            if log:
+                log(f"{what}: {job.state} after {time.monotonic() - t0:,.0f} s")

@@ -107,7 +107,7 @@ class TaxiSource(dg.ConfigurableResource):
         try:
             result = self._fetch(url, dest, label, log, known or {})
             if not result.not_modified:
-                validate_download(dest, label)
+                validate_download(dest, label, log)
         except OSError as e:
             if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT):  # not worth retrying
                 raise TaxiFileError(f"{label}: no space left on the device while downloading to {dest}") from e
@@ -198,7 +198,7 @@ class TaxiSource(dg.ConfigurableResource):
         raise DownloadFailed(f"{label}: download failed after {self.max_attempts} attempts: {last_error} ({url})")
 
 
-def validate_download(path: Path, label: str) -> None:
+def validate_download(path: Path, label: str, log: Callable[[str], None] | None = None) -> None:
     """A download is only kept if it is a whole, readable file of a kind we load."""
     size = path.stat().st_size
     if size == 0:
@@ -208,9 +208,12 @@ def validate_download(path: Path, label: str) -> None:
         # decompress to the end: a truncated gzip fails here, not three assets later
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         first = b""
+        progress, checked = Progress(f"{label} gzip check", log), 0
         try:
             with open(path, "rb") as f:
                 while chunk := f.read(CHUNK):
+                    checked += len(chunk)
+                    progress.tick(0, checked)
                     out = d.decompress(chunk)
                     if len(first) < 512:
                         first += out[:512]
