@@ -2,8 +2,10 @@
 COPY into a fresh partition and a swap, in one transaction.
 
 Why partitions: replacing a month is then DROP + ATTACH of one partition (no DELETE of a
-million rows, no bloat, no VACUUM), readers of other months are never blocked while the COPY
-runs, and a crash (even `kill -9`) at any point leaves the previous month as it was.
+million rows, no bloat, no VACUUM); the COPY goes into a table of its own, so readers are not
+blocked while it runs -- only the swap at the end locks the table, for the milliseconds of a
+DROP, RENAME and ATTACH (waiting at most `lock_timeout_seconds` for running queries); a crash
+(even `kill -9`) at any point leaves the previous month as it was.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
 
     url: str
     db_schema: str = "public"
+    lock_timeout_seconds: float = 120.0  # how long the swap waits for readers of the table
 
     @contextmanager
     def connect(self, autocommit: bool = False) -> Iterator[psycopg.Connection]:
@@ -61,12 +64,9 @@ class PostgresWarehouse(dg.ConfigurableResource):
             # one creator at a time per table (CREATE ... IF NOT EXISTS races otherwise)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.{table}",))
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._ident(schema)))
-            cols = sql.SQL(", ").join(
-                sql.SQL("{} {}").format(self._ident(c.name), sql.SQL(c.postgres_type)) for c in columns
-            )
             conn.execute(
                 sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}) PARTITION BY LIST ({})").format(
-                    self._ident(schema, table), cols, self._ident(SOURCE_MONTH)
+                    self._ident(schema, table), _column_ddl(columns), self._ident(SOURCE_MONTH)
                 )
             )
             found = [
@@ -103,12 +103,18 @@ class PostgresWarehouse(dg.ConfigurableResource):
             # one writer per table and month; a second run of the same month waits, then replaces
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", (f"{schema}.{table}", str(month)))
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(schema, staging)))
+            # the staging table is declared from the columns, not LIKE the parent: LIKE would hold a
+            # lock on the parent for the whole COPY, and two months swapping in would deadlock
             conn.execute(
-                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS, CHECK ({} = {}))").format(
-                    self._ident(schema, staging), self._ident(schema, table), self._ident(SOURCE_MONTH), sql.Literal(month)
+                sql.SQL("CREATE TABLE {} ({}, CHECK ({} = {}))").format(
+                    self._ident(schema, staging), _column_ddl(columns), self._ident(SOURCE_MONTH), sql.Literal(month)
                 )
             )
             rows = _copy_batches(conn, self._ident(schema, staging), names, batches, progress, freeze=True)
+            # the swap: the only moment the parent is locked (exclusively: dropping a partition needs
+            # it), taken first and at once so that concurrent swaps queue instead of deadlocking
+            conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_seconds * 1000)}ms'")
+            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(self._ident(schema, table)))
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(schema, part)))
             conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(self._ident(schema, staging), self._ident(part)))
             conn.execute(
@@ -135,13 +141,14 @@ class PostgresWarehouse(dg.ConfigurableResource):
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.{table}",))
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._ident(schema)))
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(schema, table)))
-            cols = sql.SQL(", ").join(
-                sql.SQL("{} {}").format(self._ident(c.name), sql.SQL(c.postgres_type)) for c in columns
-            )
-            conn.execute(sql.SQL("CREATE TABLE {} ({})").format(self._ident(schema, table), cols))
+            conn.execute(sql.SQL("CREATE TABLE {} ({})").format(self._ident(schema, table), _column_ddl(columns)))
             rows = _copy_batches(conn, self._ident(schema, table), names, batches, None, freeze=True)
         return rows
 
+
+
+def _column_ddl(columns: Sequence[Column]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.postgres_type)) for c in columns)
 
 
 def _copy_batches(

@@ -101,3 +101,24 @@ def test_identifiers_are_validated():
     with pytest.raises(ValueError):
         check_identifier("Trips", "table")
     assert check_identifier("yellow_taxi_trips") == "yellow_taxi_trips"
+
+
+def test_reloading_two_loaded_months_at_once_does_not_deadlock(pg, months):
+    for month, path in months.items():
+        pg.replace_month(YELLOW.table, YELLOW.all_columns, month, parquet_batches(path))
+    errors = []
+
+    def reload(month):
+        try:
+            for _ in range(3):
+                pg.replace_month(YELLOW.table, YELLOW.all_columns, month, parquet_batches(months[month]))
+        except Exception as e:  # a deadlock surfaces here
+            errors.append(e)
+
+    threads = [threading.Thread(target=reload, args=(m,)) for m in months]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert counts(pg) == {m: pq.ParquetFile(p).metadata.num_rows for m, p in months.items()}
