@@ -103,7 +103,7 @@ class SourceServer:
             if not head:
                 h.wfile.write(body)
             return
-        file = (self.root / h.path.lstrip("/")).resolve()
+        file = (self.root / h.path.split("?", 1)[0].lstrip("/")).resolve()
         if not file.is_file() or self.root.resolve() not in file.parents:
             h.send_response(404)
             h.send_header("Content-Length", "9")

@@ -8,16 +8,20 @@ share the monthly partitions, so a backfill of a range of months is one action.
 """
 
 
+import shutil
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 import dagster as dg
 import pyarrow as pa
+from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.partitions import monthly_partitions, partition_month
 from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake, TaxiSource
-from taxi_assets.resources.source import DownloadFailed
+from taxi_assets.redaction import redact
 from taxi_assets.taxi_types import TaxiType
 from taxi_assets.transform import TaxiFileError, parquet_batches, parquet_rows, write_parquet
 
@@ -55,7 +59,19 @@ class LoadConfig(dg.Config):
 
 def permanent(e: Exception) -> dg.Failure:
     """A failure that no retry can fix (404, a file of the wrong shape): fail the step now."""
-    return dg.Failure(description=str(e), allow_retries=False)
+    return dg.Failure(description=redact(str(e)), allow_retries=False)
+
+
+@contextmanager
+def cloud_errors() -> Iterator[None]:
+    """GCS / BigQuery errors: 4xx (bad request, schema mismatch, forbidden, not found) and bad
+    names fail at once; 429, 5xx and connection errors are left to the RetryPolicy."""
+    try:
+        yield
+    except google_exceptions.TooManyRequests:
+        raise
+    except (google_exceptions.ClientError, ValueError) as e:
+        raise permanent(e) from e
 
 
 def column_schema(taxi: TaxiType) -> dg.TableSchema:
@@ -105,23 +121,26 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, config: DownloadConfig, source: TaxiSource, file_store: FileStore
     ) -> dg.Output[Path]:
         month = partition_month(context.partition_key)
-        url = source.url_for(taxi.name, month, config.url_template)
+        try:
+            url = source.url_for(taxi.name, month, config.url_template)
+        except ValueError as e:
+            raise permanent(e) from e
         kept = file_store.path_for(context.asset_key, context.partition_key)
         known = None if config.force or kept is None else _kept_validators(context, url, kept)
-        staged = file_store.staging_path(PurePosixPath(urllib.parse.urlparse(url).path).name or "download")
-        try:
-            got = source.fetch(url, staged, taxi.file_label(month), log=context.log.info, known=known)
-        except TaxiFileError as e:  # 404, HTML page, truncated or corrupt file: retrying won't help
-            raise permanent(e) from e
-        except DownloadFailed:
-            raise  # transient: the RetryPolicy tries again
+        # 404, HTML page, truncated or corrupt file, bad template: retrying won't help. Transient
+        # failures (DownloadFailed: 5xx, timeouts, resets) go to the RetryPolicy.
+        with file_store.staging(PurePosixPath(urllib.parse.urlparse(url).path).name or "download") as staged:
+            try:
+                got = source.fetch(url, staged, taxi.file_label(month), log=context.log.info, known=known)
+            except TaxiFileError as e:
+                raise permanent(e) from e
         if got.not_modified:
-            staged.parent.rmdir()
+            shutil.rmtree(staged.parent, ignore_errors=True)
             context.log.info(f"{taxi.file_label(month)}: unchanged at the source, keeping the downloaded copy")
         return dg.Output(
             kept if got.not_modified else staged,
             metadata={
-                "source_url": dg.MetadataValue.url(url),
+                "source_url": dg.MetadataValue.url(redact(url)),
                 "bytes": got.bytes,
                 "etag": got.etag or "",
                 "last_modified": got.last_modified or "",
@@ -150,13 +169,13 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, raw_csv: Path, file_store: FileStore
     ) -> dg.Output[Path]:
         month = partition_month(context.partition_key)
-        staged = file_store.staging_path(f"{taxi.name}_tripdata_{month:%Y-%m}.parquet")
-        try:
-            stats = write_parquet(raw_csv, staged, taxi, month, log=context.log.info)
-        except TaxiFileError as e:
-            raise permanent(e) from e
-        finally:
-            pa.default_memory_pool().release_unused()  # steps may share a process (in_process executor)
+        with file_store.staging(f"{taxi.name}_tripdata_{month:%Y-%m}.parquet") as staged:
+            try:
+                stats = write_parquet(raw_csv, staged, taxi, month, log=context.log.info)
+            except TaxiFileError as e:
+                raise permanent(e) from e
+            finally:
+                pa.default_memory_pool().release_unused()  # steps share a process (in_process_executor)
         if stats.unknown_columns:
             context.log.warning(f"{taxi.file_label(month)}: columns not in the schema, not loaded: {list(stats.unknown_columns)}")
         return dg.Output(
@@ -224,7 +243,8 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
     def gcs_object(context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: TaxiLake) -> dg.MaterializeResult:
         month = partition_month(context.partition_key)
         t0 = time.monotonic()
-        obj = lake.upload(cleaned_parquet, lake_object_name(taxi, month), log=context.log.info)
+        with cloud_errors():
+            obj = lake.upload(cleaned_parquet, lake_object_name(taxi, month), log=context.log.info)
         return dg.MaterializeResult(
             metadata={
                 "dagster/uri": obj.uri,
@@ -257,7 +277,8 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         month = partition_month(context.partition_key)
         t0 = time.monotonic()
         uri = lake.uri(lake_object_name(taxi, month))
-        rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri, log=context.log.info)
+        with cloud_errors():
+            rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri, log=context.log.info)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
@@ -278,6 +299,6 @@ def _kept_validators(context: dg.AssetExecutionContext, url: str, kept: Path) ->
     if not records:
         return None
     meta = {k: v.value for k, v in (records[0].asset_materialization.metadata or {}).items()}
-    if meta.get("source_url") != url or meta.get("bytes") != kept.stat().st_size:
+    if meta.get("source_url") != redact(url) or meta.get("bytes") != kept.stat().st_size:
         return None
     return {"etag": meta.get("etag"), "last_modified": meta.get("last_modified"), "bytes": meta.get("bytes")}

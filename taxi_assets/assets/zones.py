@@ -3,7 +3,6 @@ join to names. One small unpartitioned file, loaded whole into Postgres, the lak
 
 
 import datetime as dt
-import shutil
 import time
 import urllib.parse
 from pathlib import PurePosixPath
@@ -13,7 +12,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from taxi_assets.assets.trips import NETWORK_RETRY, permanent
+from taxi_assets.assets.trips import NETWORK_RETRY, cloud_errors, permanent
+from taxi_assets.redaction import redact
 from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake, TaxiSource
 from taxi_assets.taxi_types import Column, TaxiType
 from taxi_assets.transform import TaxiFileError, match_columns, read_csv_header
@@ -74,18 +74,19 @@ def taxi_zone_lookup(
     replaced in place."""
     t0 = time.monotonic()
     url = source.zones_url
-    staged = file_store.staging_path(PurePosixPath(urllib.parse.urlparse(url).path).name or "taxi_zone_lookup.csv")
-    try:
-        source.fetch(url, staged, "taxi_zone_lookup", log=context.log.info)
-        zones = read_zones(staged)
-    except TaxiFileError as e:
-        raise permanent(e) from e
-    parquet = staged.with_suffix(".parquet")
-    pq.write_table(zones, parquet)
-    pg_rows = postgres.replace_table(ZONES_TABLE, ZONES.columns, zones.to_batches())
-    obj = lake.upload(parquet, "misc/taxi_zone_lookup.parquet")
-    bq_rows = warehouse.replace_table_from_uri(ZONES_TABLE, ZONES.columns, obj.uri)
-    shutil.rmtree(staged.parent, ignore_errors=True)
+    name = PurePosixPath(urllib.parse.urlparse(url).path).name or "taxi_zone_lookup.csv"
+    with file_store.staging(name, keep=False) as staged:  # removed when done, whatever happens
+        try:
+            source.fetch(url, staged, "taxi_zone_lookup", log=context.log.info)
+            zones = read_zones(staged)
+        except TaxiFileError as e:
+            raise permanent(e) from e
+        parquet = staged.with_suffix(".parquet")
+        pq.write_table(zones, parquet)
+        pg_rows = postgres.replace_table(ZONES_TABLE, ZONES.columns, zones.to_batches())
+        with cloud_errors():
+            obj = lake.upload(parquet, "misc/taxi_zone_lookup.parquet")
+            bq_rows = warehouse.replace_table_from_uri(ZONES_TABLE, ZONES.columns, obj.uri)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": zones.num_rows,
@@ -94,7 +95,7 @@ def taxi_zone_lookup(
             "bigquery_rows": bq_rows,
             "dagster/table_name": warehouse.table_id(ZONES_TABLE),
             "dagster/uri": obj.uri,
-            "source_url": dg.MetadataValue.url(url),
+            "source_url": dg.MetadataValue.url(redact(url)),
             "boroughs": ", ".join(sorted({b for b in zones.column("borough").to_pylist() if b})),
             "seconds": round(time.monotonic() - t0, 3),
         }

@@ -4,6 +4,8 @@
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -37,6 +39,19 @@ class FileStore(dg.ConfigurableResource):
         staging = self.root / ".staging"
         staging.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(dir=staging)) / name
+
+    @contextmanager
+    def staging(self, name: str, keep: bool = True) -> Iterator[Path]:
+        """A staging path that is removed if the block fails (and, with keep=False, always);
+        on success it is handed over to `place()` (through the IO manager), which moves it."""
+        path = self.staging_path(name)
+        try:
+            yield path
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise
+        if not keep:
+            shutil.rmtree(path.parent, ignore_errors=True)
 
     def path_for(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path | None:
         found = sorted(self.dir_for(asset_key).glob(f"{partition_key or 'latest'}.*"))

@@ -7,6 +7,7 @@ import errno
 import datetime as dt
 import random
 import shutil
+import string
 import time
 import urllib.parse
 import urllib.request
@@ -18,6 +19,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import requests
 
+from taxi_assets.redaction import redact
 from taxi_assets.transform import Progress, TaxiFileError, sniff_format
 
 DEFAULT_URL_TEMPLATE = (
@@ -64,6 +66,23 @@ def _file_validators(path: Path) -> tuple[str, str]:
     return f'"{st.st_size:x}-{st.st_mtime_ns:x}"', time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(st.st_mtime))
 
 
+TEMPLATE_FIELDS = {"taxi", "year", "month"}
+
+
+def check_url_template(template: str) -> str:
+    """A template without {taxi}, {year} and {month} would load one file into every partition."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as e:
+        raise ValueError(f"source URL template {redact(template)!r} is malformed: {e}") from e
+    if fields != TEMPLATE_FIELDS:
+        raise ValueError(
+            f"source URL template {redact(template)!r} must use exactly {{taxi}}, {{year}} and {{month}} "
+            f"(found {sorted(fields)})"
+        )
+    return template
+
+
 def _retryable_status(code: int) -> bool:
     return code >= 500 or code in (408, 425, 429)
 
@@ -83,7 +102,8 @@ class TaxiSource(dg.ConfigurableResource):
     backoff_seconds: float = 1.0
 
     def url_for(self, taxi: str, month: dt.date, template: str | None = None) -> str:
-        return (template or self.url_template).format(taxi=taxi, year=f"{month:%Y}", month=f"{month:%m}")
+        template = check_url_template(template or self.url_template)
+        return template.format(taxi=taxi, year=f"{month:%Y}", month=f"{month:%m}")
 
     def fetch(
         self,
@@ -121,7 +141,7 @@ class TaxiSource(dg.ConfigurableResource):
             return self._fetch_http(url, dest, label, log, known)
         src = Path(urllib.request.url2pathname(parsed.path))
         if not src.exists():
-            raise SourceFileMissing(f"{label}: no such file at the source: {url}")
+            raise SourceFileMissing(f"{label}: no such file at the source: {redact(url)}")
         etag, last_modified = _file_validators(src)
         if known.get("etag") == etag:
             return Download(url, dest, src.stat().st_size, etag, last_modified, 0, not_modified=True)
@@ -144,7 +164,7 @@ class TaxiSource(dg.ConfigurableResource):
             return False
         if r.status_code < 400:
             return True
-        raise DownloadFailed(f"{label}: probing the source answered HTTP {r.status_code} ({url})")
+        raise DownloadFailed(f"{label}: probing the source answered HTTP {r.status_code} ({redact(url)})")
 
     def _fetch_http(
         self, url: str, dest: Path, label: str, log: Callable[[str], None] | None, known: dict
@@ -162,11 +182,11 @@ class TaxiSource(dg.ConfigurableResource):
                         return Download(url, dest, int(known.get("bytes") or 0), known.get("etag") or None,
                                         known.get("last_modified") or None, attempt, not_modified=True)
                     if r.status_code in (404, 410):
-                        raise SourceFileMissing(f"{label}: the source has no file for this month (HTTP {r.status_code} from {url})")
+                        raise SourceFileMissing(f"{label}: the source has no file for this month (HTTP {r.status_code} from {redact(url)})")
                     if _retryable_status(r.status_code):
                         last_error = f"HTTP {r.status_code}"
                     elif r.status_code >= 400:
-                        raise TaxiFileError(f"{label}: the source refused the download (HTTP {r.status_code} from {url})")
+                        raise TaxiFileError(f"{label}: the source refused the download (HTTP {r.status_code} from {redact(url)})")
                     else:
                         expected = r.headers.get("Content-Length")
                         nbytes = 0
@@ -195,7 +215,7 @@ class TaxiSource(dg.ConfigurableResource):
                 if log:
                     log(f"{label}: attempt {attempt} failed ({last_error}); retrying in {delay:.1f} s")
                 time.sleep(delay)
-        raise DownloadFailed(f"{label}: download failed after {self.max_attempts} attempts: {last_error} ({url})")
+        raise DownloadFailed(f"{label}: download failed after {self.max_attempts} attempts: {last_error} ({redact(url)})")
 
 
 def validate_download(path: Path, label: str, log: Callable[[str], None] | None = None) -> None:

@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
@@ -92,3 +93,36 @@ def _check_zone_join(res):
     with res.postgres.connect() as conn:
         schema = res.postgres.db_schema
         assert conn.execute(f'SELECT zone FROM "{schema}".taxi_zone_lookup WHERE location_id = 265').fetchone() == ("NA",)
+
+
+def test_failed_download_leaves_nothing_in_staging(pipeline_env, source_server):
+    source_server.script("/fhv/fhv_tripdata_2021-03.csv.gz", ["truncate"])
+    result = materialize("fhv", dt.date(2021, 3, 1), raise_on_error=False)
+    assert not result.success
+    staging = Path(pipeline_env["TAXI_DATA_DIR"]) / ".staging"
+    assert staging.is_dir()  # the download was staged there ...
+    assert list(staging.iterdir()) == []  # ... and removed with the failure
+
+
+def test_template_without_month_fails_at_once(pipeline_env, source_server, monkeypatch):
+    monkeypatch.setenv("TAXI_SOURCE_URL", source_server.url + "/{taxi}/{taxi}_tripdata_{year}-01.csv.gz")
+    result = materialize("yellow", FEB, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "{month}" in str(failure.event_specific_data.error)
+    assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+
+
+def test_a_token_in_the_source_url_stays_out_of_metadata_and_logs(pipeline_env, source_server, monkeypatch):
+    secret = "tok-" + "9f8e7d6c5b4a"
+    monkeypatch.setenv("TAXI_SOURCE_URL", source_server.url + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz?token=" + secret)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [*trip_assets], selection=dg.AssetSelection.assets(dg.AssetKey(["yellow", "raw_csv"])),
+            partition_key=JAN.isoformat(), resources=build_resources(), instance=instance,
+        )
+        assert result.success
+        meta = mat_metadata(result, "yellow", "raw_csv")
+        assert meta["source_url"].endswith("?token=***")
+        stored = instance.all_logs(result.run_id)
+        assert stored and not [e for e in stored if secret in str(e)]
