@@ -61,7 +61,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
-from taxi_assets.assets.trips import lake_object_name
+from taxi_assets.assets.trips import lake_object_name, markdown_table
 from taxi_assets.partitions import monthly_partitions, partition_month
 from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake
 from taxi_assets.taxi_types import SOURCE_MONTH, TAXI_TYPES, TaxiType
@@ -154,8 +154,9 @@ with warnings.catch_warnings():
 # ----------------------------------------------------------------------------------- measurements
 
 
-def raw_counts(path: Path, taxi: TaxiType) -> tuple[int, int]:
+def raw_counts(path: Path, taxi: TaxiType, label: str | None = None) -> tuple[int, int]:
     """(rows, rows with passenger_count = 0) of a raw source file, counted without the transform."""
+    label = label or taxi.name
     passenger = None
     if sniff_format(path) == "parquet":
         pf = pq.ParquetFile(path)
@@ -168,21 +169,26 @@ def raw_counts(path: Path, taxi: TaxiType) -> tuple[int, int]:
         for b in pf.iter_batches(columns=[passenger]):
             zeros += pc.sum(pc.fill_null(pc.equal(b.column(0), 0), False).cast(pa.int64())).as_py() or 0
         return pf.metadata.num_rows, zeros
-    headers = read_csv_header(path, taxi.name)
+    headers = read_csv_header(path, label)
     if taxi.drop_zero_passengers:
         passenger = next((h for h in headers if h.strip().lower() == "passenger_count"), None)
     col = passenger or headers[0]
+    # the passenger column parsed as a number, as the transform does ("0", "0.0", ".0", "00" are all 0)
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, block_size=8 << 20),
-        convert_options=pacsv.ConvertOptions(include_columns=[col], column_types={col: pa.string()}),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[col],
+            column_types={col: pa.float64() if passenger else pa.string()},
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
     )
     rows = zeros = 0
     for b in reader:
         rows += b.num_rows
         if passenger is not None:
-            v = pc.utf8_trim_whitespace(b.column(0))
-            zeros += pc.sum(pc.fill_null(pc.is_in(v, pa.array(["0", "0.0", "0.00"])), False).cast(pa.int64())).as_py() or 0
+            zeros += pc.sum(pc.fill_null(pc.equal(b.column(0), 0), False).cast(pa.int64())).as_py() or 0
     return rows, zeros
 
 
@@ -281,12 +287,7 @@ def _latest_metadata(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -
 
 
 def _md_rows(rows: list[dict]) -> dg.MetadataValue:
-    if not rows:
-        return dg.MetadataValue.md("(none)")
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |" for r in rows]
-    return dg.MetadataValue.md("\n".join(lines))
+    return dg.MetadataValue.md(markdown_table(rows) if rows else "(none)")
 
 
 def _missing(what: str, month: dt.date, **kw) -> dg.AssetCheckResult:
@@ -326,7 +327,7 @@ def build_trip_checks(taxi: TaxiType, blocking: bool = False) -> list[dg.AssetCh
             parquet = file_store.path_for(key("cleaned_parquet"), context.partition_key)
             if raw is None or parquet is None:
                 return _missing("the raw file" if raw is None else "the cleaned parquet", month)
-            raw_rows, raw_zeros = raw_counts(raw, taxi)
+            raw_rows, raw_zeros = raw_counts(raw, taxi, taxi.file_label(month))
             expected = raw_rows - raw_zeros
             got = pq.ParquetFile(parquet).metadata.num_rows
             meta = _latest_metadata(context, key("cleaned_parquet"))

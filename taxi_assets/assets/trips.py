@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.parquet as pq
 from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.partitions import monthly_partitions, partition_month
@@ -81,12 +82,13 @@ def column_schema(taxi: TaxiType) -> dg.TableSchema:
 
 
 def preview(path: Path, rows: int = 5) -> dg.MetadataValue:
-    first = next(parquet_batches(path, batch_rows=rows), None)
-    records = [] if first is None else first.slice(0, rows).to_pylist()
-    return dg.MetadataValue.md(_markdown_table(records))
+    with pq.ParquetFile(path) as pf:
+        first = next(pf.iter_batches(batch_size=rows), None)
+    records = [] if first is None else first.to_pylist()
+    return dg.MetadataValue.md(markdown_table(records))
 
 
-def _markdown_table(records: list[dict]) -> str:
+def markdown_table(records: list[dict]) -> str:
     if not records:
         return "(no rows)"
     cols = list(records[0])
