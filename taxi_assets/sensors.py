@@ -17,12 +17,18 @@ from taxi_assets.taxi_types import TAXI_TYPES
 MAX_PROBES_PER_TICK = 12
 
 
-def months_to_probe(taxi: str, instance: dg.DagsterInstance, cursor: str | None) -> list[str]:
-    """Partition keys after the newest month that is materialized (or already requested)."""
+def months_to_probe(taxi: str, instance: dg.DagsterInstance, cursor: str | None) -> tuple[list[str], set[str]]:
+    """(months to probe, oldest first; months already requested and not yet loaded).
+
+    The candidates are the partitions from the oldest loaded month on (every partition if none
+    is loaded) that are neither loaded nor already requested: the months after the newest loaded
+    one, and any gap left behind (a month that was late while the next one was not).
+    """
     done = instance.get_materialized_partitions(dg.AssetKey([taxi, "raw_csv"]))
-    requested = json.loads(cursor).get("requested_through", "") if cursor else ""
-    newest = max([*done, requested], default="")
-    return [k for k in monthly_partitions.get_partition_keys() if k > newest]
+    requested = set(json.loads(cursor).get("requested", [])) - done if cursor else set()
+    oldest = min(done, default="")
+    keys = [k for k in monthly_partitions.get_partition_keys() if k >= oldest and k not in done and k not in requested]
+    return keys, requested
 
 
 def build_new_file_sensor(taxi: str, job) -> dg.SensorDefinition:
@@ -32,15 +38,15 @@ def build_new_file_sensor(taxi: str, job) -> dg.SensorDefinition:
         minimum_interval_seconds=int(os.environ.get("TAXI_SENSOR_INTERVAL_SECONDS", 6 * 3600)),
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=(
-            f"Probes the source (HEAD) for {taxi} months after the newest one loaded, at most "
+            f"Probes the source (HEAD) for {taxi} months not loaded yet (after the newest, and gaps), at most "
             f"{MAX_PROBES_PER_TICK} a tick, and runs {job.name} for each file that has appeared. "
             "A 404 means 'not yet'."
         ),
     )
     def _sensor(context: dg.SensorEvaluationContext, source: TaxiSource):
-        candidates = months_to_probe(taxi, context.instance, context.cursor)
+        candidates, requested = months_to_probe(taxi, context.instance, context.cursor)
         if not candidates:
-            return dg.SkipReason(f"{taxi}: every month up to the last complete one is loaded")
+            return dg.SkipReason(f"{taxi}: every month up to the last complete one is loaded or requested")
         found = []
         for key in candidates[:MAX_PROBES_PER_TICK]:
             month = partition_month(key)
@@ -54,7 +60,7 @@ def build_new_file_sensor(taxi: str, job) -> dg.SensorDefinition:
             return dg.SkipReason(f"{taxi}: no new file among {candidates[0][:7]}..{candidates[:MAX_PROBES_PER_TICK][-1][:7]}")
         return dg.SensorResult(
             run_requests=[dg.RunRequest(run_key=f"{taxi}:{key}", partition_key=key) for key in found],
-            cursor=json.dumps({"requested_through": max(found)}),
+            cursor=json.dumps({"requested": sorted(requested | set(found))}),
         )
 
     return _sensor

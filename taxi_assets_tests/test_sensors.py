@@ -39,7 +39,7 @@ def test_one_tick_requests_exactly_the_missing_months_the_source_has(pipeline_en
         assert [r.run_key for r in result.run_requests] == ["yellow:2021-02-01", "yellow:2021-03-01"]
         heads = sum(1 for m, _ in source_server.requests if m == "HEAD") - heads_before
         assert heads == MAX_PROBES_PER_TICK  # bounded
-        assert json.loads(result.cursor) == {"requested_through": "2021-03-01"}
+        assert json.loads(result.cursor) == {"requested": ["2021-02-01", "2021-03-01"]}
 
         # next tick, cursor kept: nothing new, nothing requested again
         ctx2 = dg.build_sensor_context(instance=instance, cursor=result.cursor, resources={"source": source(source_server)})
@@ -161,3 +161,21 @@ def test_404_is_not_retried(pipeline_env, source_server):
         assert not result.success
         assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
     assert source_server.count("/fhv/fhv_tripdata_2020-06.csv.gz") == 1
+
+
+def test_a_late_month_is_not_skipped_when_the_next_one_arrived_first(pipeline_env, source_server, sample_site):
+    # the source has 2021-01..03; 2021-02 is late (404) while 2021-03 is there
+    late = sample_site / "green" / "green_tripdata_2021-02.csv.gz"
+    hidden = late.with_name("hidden.csv.gz")
+    sensor = next(s for s in new_file_sensors if s.name == "green_new_file_sensor")
+    with dg.instance_for_test() as instance:
+        materialize(instance, [dg.AssetKey(["green", "raw_csv"])], "2021-01-01")
+        late.rename(hidden)
+        try:
+            first = sensor(dg.build_sensor_context(instance=instance, resources={"source": source(source_server)}))
+        finally:
+            hidden.rename(late)
+        assert [r.partition_key for r in first.run_requests] == ["2021-03-01"]
+        materialize(instance, [dg.AssetKey(["green", "raw_csv"])], "2021-03-01")
+        second = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources={"source": source(source_server)}))
+        assert [r.partition_key for r in second.run_requests] == ["2021-02-01"]
