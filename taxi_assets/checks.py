@@ -439,7 +439,7 @@ def build_trip_checks(taxi: TaxiType, blocking: bool = False) -> list[dg.AssetCh
                 if parquet is None:
                     return _missing("the cleaned parquet", month)
                 expected = pq.ParquetFile(parquet).metadata.num_rows
-                got = count(month, postgres=postgres, lake=lake, warehouse=warehouse)
+                got = count(month, context=context, postgres=postgres, lake=lake, warehouse=warehouse)
                 if got is None:
                     return _missing(what, month)
                 return dg.AssetCheckResult(
@@ -451,11 +451,17 @@ def build_trip_checks(taxi: TaxiType, blocking: bool = False) -> list[dg.AssetCh
 
             return _check
 
+        def postgres_rows(month: dt.date, context: dg.AssetCheckExecutionContext, postgres: PostgresWarehouse, **_) -> int:
+            # the schema the month was loaded into (a run may override TAXI_POSTGRES_SCHEMA)
+            table_name = str(_latest_metadata(context, key("postgres_table")).get("dagster/table_name", ""))
+            schema = table_name.rsplit(".", 1)[0] if "." in table_name else postgres.db_schema
+            return PostgresWarehouse(url=postgres.url, db_schema=schema).count_month(taxi.table, month)
+
         checks = [
             rows_reconcile_with_raw,
             schema_contract,
             quality,
-            reconcile("Postgres", "postgres_table", lambda m, postgres, **_: postgres.count_month(taxi.table, m)),
+            reconcile("Postgres", "postgres_table", postgres_rows),
             reconcile("the GCS object", "gcs_object", lambda m, lake, **_: lake_rows(lake, lake_object_name(taxi, m))),
             reconcile("BigQuery", "bigquery_table", lambda m, warehouse, **_: warehouse.count_month(taxi.table, m)),
         ]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 
 import dagster as dg
+import psycopg
+from google.api_core import exceptions as google_exceptions
 import pyarrow.parquet as pq
 
 from taxi_assets.assets.trips import lake_object_name
+from taxi_assets.checks import lake_rows
 from taxi_assets.resources import build_resources
 from taxi_assets.taxi_types import TAXI_TYPES
 
@@ -32,15 +34,21 @@ def _store_counts(res, taxi: str, month: dt.date) -> dict[str, tuple[str, int | 
     parquet = res.file_store.path_for(dg.AssetKey([taxi, "cleaned_parquet"]), month.isoformat())
     out["parquet"] = (str(parquet), pq.ParquetFile(parquet).metadata.num_rows if parquet else None)
     pg = res.postgres
-    out["postgres"] = (f"{pg.db_schema}.{ttype.table}", pg.count_month(ttype.table, month))
+    out["postgres"] = (f"{pg.db_schema}.{ttype.table}", _or_none(lambda: pg.count_month(ttype.table, month)))
     lake = res.lake
     name = lake_object_name(ttype, month)
-    blob = lake.gcs.get_client().bucket(lake.bucket).get_blob(lake.object_name(name))
-    rows = pq.ParquetFile(io.BytesIO(blob.download_as_bytes())).metadata.num_rows if blob else None
-    out["gcs"] = (lake.uri(name), rows)
+    out["gcs"] = (lake.uri(name), lake_rows(lake, name))  # the parquet footer, by ranged reads
     wh = res.warehouse
-    out["bigquery"] = (wh.table_id(ttype.table), wh.count_month(ttype.table, month))
+    out["bigquery"] = (wh.table_id(ttype.table), _or_none(lambda: wh.count_month(ttype.table, month)))
     return out
+
+
+def _or_none(count) -> int | None:
+    """A count, or None where the table does not exist yet; a 0 count also reads as missing."""
+    try:
+        return count() or None
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName, google_exceptions.NotFound):
+        return None
 
 
 def borough_join(taxi: str, month: dt.date, limit: int = 3) -> list[dict]:

@@ -126,3 +126,27 @@ def test_a_token_in_the_source_url_stays_out_of_metadata_and_logs(pipeline_env, 
         assert meta["source_url"].endswith("?token=***")
         stored = instance.all_logs(result.run_id)
         assert stored and not [e for e in stored if secret in str(e)]
+
+
+def test_run_config_schema_override_loads_there_and_checks_follow(pipeline_env):
+    from taxi_assets.checks import trip_checks
+
+    other = pipeline_env["TAXI_POSTGRES_SCHEMA"] + "_alt"
+    result = dg.materialize(
+        [*trip_assets, *trip_checks],
+        selection=dg.AssetSelection.groups("fhv"),
+        partition_key=JAN.isoformat(),
+        resources=build_resources(),
+        run_config={"ops": {"fhv__postgres_table": {"config": {"db_schema": other}}}},
+    )
+    assert result.success
+    pg_check = next(
+        c for c in result.get_asset_check_evaluations()
+        if c.asset_key == dg.AssetKey(["fhv", "postgres_table"]) and c.check_name == "rows_reconcile_with_parquet"
+    )
+    assert pg_check.passed, pg_check.description
+    assert mat_metadata(result, "fhv", "postgres_table")["dagster/table_name"] == f"{other}.fhv_taxi_trips"
+    with dg.build_resources(build_resources()) as res:
+        with res.postgres.connect() as conn:
+            n = conn.execute(f'SELECT count(*) FROM "{other}".fhv_taxi_trips').fetchone()[0]
+    assert n == pg_check.metadata["rows"].value > 0
