@@ -19,7 +19,8 @@ import pyarrow as pa
 KINDS: dict[str, tuple[pa.DataType, str, str]] = {
     "int": (pa.int64(), "bigint", "INT64"),
     "float": (pa.float64(), "double precision", "FLOAT64"),
-    "timestamp": (pa.timestamp("us"), "timestamp", "TIMESTAMP"),
+    # local NYC wall-clock times, no zone: Postgres timestamp (without time zone), BigQuery DATETIME
+    "timestamp": (pa.timestamp("us"), "timestamp", "DATETIME"),
     "string": (pa.string(), "text", "STRING"),
     "date": (pa.date32(), "date", "DATE"),
 }

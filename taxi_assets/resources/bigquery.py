@@ -13,6 +13,7 @@ Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS` names a key fi
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import os
 import re
@@ -78,11 +79,18 @@ class BigQueryWarehouse(dg.ConfigurableResource):
         self, table: str, columns: Sequence[Column], month: dt.date, uri: str, log: Callable[[str], None] | None = None
     ) -> int:
         """Load `uri` (parquet) as the month's rows of `table`; returns the month's row count."""
-        client = self.client()
+        with contextlib.closing(self.client()) as client:
+            return self._replace_month(client, table, columns, month, uri, log)
+
+    def _replace_month(self, client, table, columns, month, uri, log) -> int:
         self.ensure_dataset(client)
         self.ensure_month_table(client, table, columns)
         target = self.table_id(table)
         staging = self.table_id(f"{table}__load_{month:%Y%m}")
+        # a staging table that expires by itself, should a crash leave it behind
+        stage = bigquery.Table(staging, schema=bq_schema(columns))
+        stage.expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+        client.create_table(stage, exists_ok=True)
         load = client.load_table_from_uri(
             uri,
             staging,

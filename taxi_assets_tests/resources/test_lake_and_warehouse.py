@@ -62,3 +62,14 @@ def test_bigquery_month_loaded_twice_is_there_once_and_months_are_independent(la
     # no staging table left behind
     tables = {t.table_id for t in warehouse.client().list_tables(f"{warehouse.project}.{warehouse.dataset}")}
     assert tables == {GREEN.table}
+
+
+def test_times_keep_their_wall_clock_value_in_bigquery(lake, warehouse, tmp_path):
+    jan = month_parquet(tmp_path, JAN, 500)
+    uri = lake.upload(jan, "green/times.parquet").uri
+    warehouse.replace_month_from_uri(GREEN.table, GREEN.all_columns, JAN, uri)
+    times = pq.read_table(jan, columns=["pickup_datetime"]).column(0).to_pylist()
+    [row] = warehouse.query(
+        f"SELECT MIN(pickup_datetime) AS lo, MAX(pickup_datetime) AS hi FROM `{warehouse.table_id(GREEN.table)}`"
+    )
+    assert (row["lo"], row["hi"]) == (min(times), max(times))  # naive datetimes, no zone shift
