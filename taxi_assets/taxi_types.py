@@ -60,7 +60,6 @@ class TaxiType:
     name: str
     description: str
     columns: tuple[Column, ...]
-    first_month: dt.date
     # the one cleaning rule of the original course: trips with passenger_count == 0 are dropped
     drop_zero_passengers: bool = False
 
@@ -112,7 +111,6 @@ _PICKUP, _DROPOFF = "Meter engaged (local NYC time).", "Meter disengaged (local 
 YELLOW = TaxiType(
     name="yellow",
     description="Yellow medallion taxis (TPEP): street hails anywhere in NYC.",
-    first_month=dt.date(2009, 1, 1),
     drop_zero_passengers=True,
     columns=(
         _VENDOR,
@@ -137,7 +135,6 @@ YELLOW = TaxiType(
 GREEN = TaxiType(
     name="green",
     description="Green boro taxis (LPEP): street hails outside Manhattan's core.",
-    first_month=dt.date(2013, 8, 1),
     drop_zero_passengers=True,
     columns=(
         _VENDOR,
@@ -163,7 +160,6 @@ GREEN = TaxiType(
 FHV = TaxiType(
     name="fhv",
     description="For-hire vehicles (community car services, black cars, luxury limousines).",
-    first_month=dt.date(2015, 1, 1),
     columns=(
         Column("dispatching_base_num", "string", "TLC base license number of the dispatching base."),
         Column("pickup_datetime", "timestamp", "Trip pick-up (local NYC time).", ("Pickup_DateTime",)),

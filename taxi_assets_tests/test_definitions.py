@@ -64,3 +64,17 @@ def test_job_execute_cli_twice_leaves_the_month_once(pipeline_env, sample_site):
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="fhv_taxi_job", tags={"dagster/partition": "2021-02-01"}))
         assert len(runs) >= 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs[:2])
+
+
+@pytest.mark.slow
+def test_asset_materialize_cli_with_the_readme_selection(pipeline_env, sample_site):
+    selection = "yellow/raw_csv,yellow/cleaned_parquet,yellow/postgres_table"
+    out = subprocess.run(
+        [DAGSTER, "asset", "materialize", "-m", "taxi_assets", "--select", selection, "--partition", "2021-03-01"],
+        cwd=REPO, capture_output=True, text=True, env=os.environ.copy(),
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows_in, dropped = expected_kept(sample_site / "yellow" / "yellow_tripdata_2021-03.csv.gz", True)
+    counts = {store: rows for store, (_, rows) in report.store_counts("yellow", dt.date(2021, 3, 1)).items()}
+    assert counts["postgres"] == counts["parquet"] == rows_in - dropped
+    assert counts["gcs"] is None and counts["bigquery"] is None  # not selected, not loaded

@@ -2,7 +2,6 @@
 join to names. One small unpartitioned file, loaded whole into Postgres, the lake and BigQuery."""
 
 
-import datetime as dt
 import time
 import urllib.parse
 from pathlib import PurePosixPath
@@ -21,7 +20,6 @@ from taxi_assets.transform import TaxiFileError, match_columns, read_csv_header
 ZONES = TaxiType(
     name="taxi_zone_lookup",
     description="TLC taxi zones.",
-    first_month=dt.date(2009, 1, 1),
     columns=(
         Column("location_id", "int", "TLC taxi zone id (PULocationID / DOLocationID of the trips).", ("LocationID",)),
         Column("borough", "string", "Borough: Manhattan, Brooklyn, Queens, Bronx, Staten Island, EWR or Unknown."),

@@ -52,11 +52,6 @@ class TaxiLake(dg.ConfigurableResource):
         blob.reload()
         return LakeObject(self.uri(name), blob.size, blob.crc32c, blob.md5_hash, blob.generation)
 
-    def stat(self, name: str) -> LakeObject | None:
-        blob = self.gcs.get_client().bucket(self.bucket).get_blob(self.object_name(name))
-        if blob is None:
-            return None
-        return LakeObject(self.uri(name), blob.size, blob.crc32c, blob.md5_hash, blob.generation)
 
 
 class _ProgressReader:

@@ -57,9 +57,6 @@ class Download:
     seconds: float = 0.0
     not_modified: bool = False  # the source confirmed the copy we hold is current (HTTP 304)
 
-    def validators(self) -> dict[str, object]:
-        return {"etag": self.etag or "", "last_modified": self.last_modified or "", "bytes": self.bytes}
-
 
 def _file_validators(path: Path) -> tuple[str, str]:
     st = path.stat()
