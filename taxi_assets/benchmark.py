@@ -392,30 +392,13 @@ def _stack_env(stack_home: str | None) -> Iterator[str]:
     if all(os.environ.get(v) for v in STACK_VARS) and not stack_home:
         yield "the stack configured in the environment"
         return
-    from taxi_assets.stack import Stack
+    from taxi_assets.stack import temporary_stack
 
-    temporary = stack_home is None
-    home = stack_home or tempfile.mkdtemp(prefix="taxi-bench-stack-", dir="/tmp" if os.path.isdir("/tmp") else None)
-    stack = Stack(home, echo=_say)
-    saved = {}
-    try:
-        _say(f"starting a local stack in {home}")
-        stack.up()
-        for name, value in stack.env().items():
-            if name in ("TAXI_SOURCE_URL", "TAXI_ZONES_URL"):
-                continue
-            saved[name] = os.environ.get(name)
-            os.environ[name] = value
-        yield f"a local stack in {home}"
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        if temporary:
-            stack.down()
-            shutil.rmtree(home, ignore_errors=True)
+    with temporary_stack(
+        stack_home, prefix="taxi-bench-stack-", skip_env=("TAXI_SOURCE_URL", "TAXI_ZONES_URL"), echo=_say
+    ) as stack:
+        _say(f"local stack in {stack.home}")
+        yield f"a local stack in {stack.home}"
 
 
 def _cleanup(schema: str, prefix: str, dataset: str) -> None:

@@ -15,6 +15,7 @@ from taxi_assets.stack.stack import (
     StackNotStarted,
     default_bq_venv,
     default_home,
+    temporary_stack,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "StackNotStarted",
     "default_bq_venv",
     "default_home",
+    "temporary_stack",
 ]

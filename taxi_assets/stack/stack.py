@@ -662,3 +662,41 @@ class Stack:
             time.sleep(0.2)
         _terminate(pid, marker)
         raise StackError(f"{what} did not answer {url} within {timeout:.0f} s; log {log}:\n{_tail(log)}")
+
+
+@contextlib.contextmanager
+def temporary_stack(
+    home: str | Path | None = None,
+    *,
+    prefix: str = "taxi-stack-",
+    skip_env: tuple[str, ...] = (),
+    keep: bool = False,
+    echo: Callable[[str], None] | None = None,
+) -> Iterator[Stack]:
+    """A stack with its environment set in ``os.environ`` (except ``skip_env``) while the block
+    runs, then restored. Without ``home``: a fresh stack in a new /tmp folder (the unprivileged
+    Postgres user must traverse it), stopped and removed at the end unless ``keep``. With
+    ``home``: that stack, started if needed and left running."""
+    temporary = home is None
+    home = home or tempfile.mkdtemp(prefix=prefix, dir="/tmp" if os.path.isdir("/tmp") else None)
+    stack = Stack(home, echo=echo)
+    saved: dict[str, str | None] = {}
+    try:
+        stack.up()
+        for name, value in stack.env().items():
+            if name not in skip_env:
+                saved[name] = os.environ.get(name)
+                os.environ[name] = value
+        yield stack
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if temporary:
+            try:
+                stack.down()
+            finally:
+                if not keep:
+                    shutil.rmtree(home, ignore_errors=True)
