@@ -627,7 +627,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--big-rows", type=int, default=BIG_ROWS,
                    help=f"rows of the memory month (default {BIG_ROWS:,}); 0 skips it")
     p.add_argument("--quick", action="store_true",
-                   help=f"baseline on the first --baseline-rows rows only, extrapolated (labelled)")
+                   help="baseline on the first --baseline-rows rows only, extrapolated (labelled)")
     p.add_argument("--baseline-rows", type=int, default=QUICK_BASELINE_ROWS, help="slice of the baseline with --quick")
     p.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
     p.add_argument("--no-job", action="store_true", help="skip the whole-job legs (dagster job execute)")

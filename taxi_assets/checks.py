@@ -63,7 +63,12 @@ from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
 from taxi_assets.assets.trips import lake_object_name, markdown_table
 from taxi_assets.partitions import monthly_partitions, partition_month
-from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake
+from taxi_assets.resources import (
+    BigQueryWarehouse,
+    FileStore,
+    PostgresWarehouse,
+    TaxiLake,
+)
 from taxi_assets.taxi_types import SOURCE_MONTH, TAXI_TYPES, TaxiType
 from taxi_assets.transform import read_csv_header, sniff_format
 

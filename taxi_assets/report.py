@@ -13,8 +13,8 @@ import datetime as dt
 
 import dagster as dg
 import psycopg
-from google.api_core import exceptions as google_exceptions
 import pyarrow.parquet as pq
+from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.assets.trips import lake_object_name
 from taxi_assets.checks import lake_rows
@@ -44,9 +44,9 @@ def _store_counts(res, taxi: str, month: dt.date) -> dict[str, tuple[str, int | 
 
 
 def _or_none(count) -> int | None:
-    """A count, or None where the table does not exist yet; a 0 count also reads as missing."""
+    """A count, or None where the table does not exist yet."""
     try:
-        return count() or None
+        return count()
     except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName, google_exceptions.NotFound):
         return None
 

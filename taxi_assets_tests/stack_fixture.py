@@ -10,8 +10,8 @@ created only if missing. Every variable of ``Stack.env()`` is set in ``os.enviro
 session and restored afterwards. ``TAXI_STACK_KEEP=1`` keeps the state folder for inspection.
 """
 
-from collections.abc import Iterator
 import os
+from collections.abc import Iterator
 
 import pytest
 

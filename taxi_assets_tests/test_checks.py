@@ -16,8 +16,14 @@ import pytest
 from taxi_assets import sample
 from taxi_assets.assets import trip_assets
 from taxi_assets.assets.trips import lake_object_name
+from taxi_assets.checks import (
+    RULES,
+    build_trip_checks,
+    cleaned_frame_type,
+    to_frame,
+    trip_checks,
+)
 from taxi_assets.partitions import monthly_partitions
-from taxi_assets.checks import RULES, build_trip_checks, cleaned_frame_type, to_frame, trip_checks
 from taxi_assets.resources import TaxiSource, build_resources
 from taxi_assets.taxi_types import TAXI_TYPES
 

@@ -5,7 +5,12 @@ import dagster as dg
 import pytest
 
 from taxi_assets.jobs import taxi_jobs
-from taxi_assets.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE, build_taxi_schedule, taxi_schedules
+from taxi_assets.schedules import (
+    DEFAULT_CRON,
+    DEFAULT_TIMEZONE,
+    build_taxi_schedule,
+    taxi_schedules,
+)
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 

@@ -1,4 +1,3 @@
-import datetime as dt
 import json
 
 import dagster as dg
@@ -7,7 +6,12 @@ import pytest
 from taxi_assets.assets import trip_assets
 from taxi_assets.jobs import taxi_jobs
 from taxi_assets.resources import TaxiSource, build_resources
-from taxi_assets.sensors import MAX_PROBES_PER_TICK, automation_sensor, new_file_sensors, run_failure_alert
+from taxi_assets.sensors import (
+    MAX_PROBES_PER_TICK,
+    automation_sensor,
+    new_file_sensors,
+    run_failure_alert,
+)
 
 YELLOW_SENSOR = next(s for s in new_file_sensors if s.name == "yellow_new_file_sensor")
 

@@ -21,10 +21,21 @@ import pyarrow.parquet as pq
 from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.partitions import monthly_partitions, partition_month
-from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake, TaxiSource
 from taxi_assets.redaction import redact
+from taxi_assets.resources import (
+    BigQueryWarehouse,
+    FileStore,
+    PostgresWarehouse,
+    TaxiLake,
+    TaxiSource,
+)
 from taxi_assets.taxi_types import TaxiType
-from taxi_assets.transform import TaxiFileError, parquet_batches, parquet_rows, write_parquet
+from taxi_assets.transform import (
+    TaxiFileError,
+    parquet_batches,
+    parquet_rows,
+    write_parquet,
+)
 
 # network steps: exponential backoff with jitter; errors retrying cannot fix raise dg.Failure
 NETWORK_RETRY = dg.RetryPolicy(

@@ -13,7 +13,13 @@ import pyarrow.parquet as pq
 
 from taxi_assets.assets.trips import NETWORK_RETRY, cloud_errors, permanent
 from taxi_assets.redaction import redact
-from taxi_assets.resources import BigQueryWarehouse, FileStore, PostgresWarehouse, TaxiLake, TaxiSource
+from taxi_assets.resources import (
+    BigQueryWarehouse,
+    FileStore,
+    PostgresWarehouse,
+    TaxiLake,
+    TaxiSource,
+)
 from taxi_assets.taxi_types import Column, TaxiType
 from taxi_assets.transform import TaxiFileError, match_columns, read_csv_header
 

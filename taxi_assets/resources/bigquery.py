@@ -28,7 +28,6 @@ from google.cloud import bigquery
 from taxi_assets.resources.postgres import check_identifier
 from taxi_assets.taxi_types import SOURCE_MONTH, Column
 
-
 PROJECT_ID = re.compile(r"^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 
 

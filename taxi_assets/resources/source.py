@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 import datetime as dt
+import errno
 import random
 import shutil
 import string

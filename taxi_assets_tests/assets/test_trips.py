@@ -1,11 +1,11 @@
 import datetime as dt
 from pathlib import Path
+
 import dagster as dg
-import pyarrow.parquet as pq
 import pytest
 
-from taxi_assets.assets import taxi_zone_lookup, trip_assets
 from taxi_assets import report
+from taxi_assets.assets import taxi_zone_lookup, trip_assets
 from taxi_assets.resources import build_resources
 from taxi_assets.taxi_types import TAXI_TYPES
 from taxi_assets_tests.helpers import expected_kept
