@@ -24,7 +24,7 @@ python -m taxi_assets.report --taxi yellow --month 2021-01
 cat <<TXT
 
 The stack keeps running. Next:
-  source .venv/bin/activate && eval "\$(taxi-stack env)"
-  dagster dev -h 127.0.0.1 -p 3000      # the UI, with the daemon
+  bash scripts/ui.sh                    # the Dagster UI (and daemon) on http://127.0.0.1:3000
+  source .venv/bin/activate && eval "\$(taxi-stack env)"   # a shell for dagster / taxi-stack commands
   taxi-stack down                       # stop the servers (data is kept in $TAXI_STACK_HOME)
 TXT
