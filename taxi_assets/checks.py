@@ -70,7 +70,12 @@ from taxi_assets.resources import (
     TaxiLake,
 )
 from taxi_assets.taxi_types import SOURCE_MONTH, TAXI_TYPES, TaxiType
-from taxi_assets.transform import read_csv_header, sniff_format
+from taxi_assets.transform import (
+    parquet_batches,
+    parquet_rows,
+    read_csv_header,
+    sniff_format,
+)
 
 ZONE_MIN, ZONE_MAX = 1, 265
 SAMPLE_ROWS = 1_000  # rows of the typed dagster-pandas sample
@@ -164,16 +169,15 @@ def raw_counts(path: Path, taxi: TaxiType, label: str | None = None) -> tuple[in
     label = label or taxi.name
     passenger = None
     if sniff_format(path) == "parquet":
-        pf = pq.ParquetFile(path)
-        names = pf.schema_arrow.names
+        names = pq.read_schema(path).names
         if taxi.drop_zero_passengers:
             passenger = next((h for h in names if h.strip().lower() == "passenger_count"), None)
         if passenger is None:
-            return pf.metadata.num_rows, 0
+            return parquet_rows(path), 0
         zeros = 0
-        for b in pf.iter_batches(columns=[passenger]):
+        for b in parquet_batches(path, columns=[passenger]):
             zeros += pc.sum(pc.fill_null(pc.equal(b.column(0), 0), False).cast(pa.int64())).as_py() or 0
-        return pf.metadata.num_rows, zeros
+        return parquet_rows(path), zeros
     headers = read_csv_header(path, label)
     if taxi.drop_zero_passengers:
         passenger = next((h for h in headers if h.strip().lower() == "passenger_count"), None)
@@ -216,21 +220,21 @@ def measure_quality(path: Path, taxi: TaxiType, month: dt.date) -> Quality:
     nxt = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
     end = pa.scalar(dt.datetime(nxt.year, nxt.month, 1), pa.timestamp("us"))
     q = Quality(flagged={r.name: 0 for r in rules}, examples={r.name: [] for r in rules})
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=131_072, columns=wanted):
+    for batch in parquet_batches(path, columns=wanted):
         q.rows += batch.num_rows
         pickup = batch.column("pickup_datetime")
         masks: dict[str, pa.Array] = {
             "pickups_in_month": pc.or_(pc.less(pickup, start), pc.greater_equal(pickup, end)),
         }
         if "no_negative_amounts" in q.flagged:
-            neg = pa.array([False] * batch.num_rows)
+            neg = pa.repeat(False, batch.num_rows)
             for m in money:
                 neg = pc.or_(neg, pc.fill_null(pc.less(batch.column(m), 0), False))
             masks["no_negative_amounts"] = neg
         if "dropoff_not_before_pickup" in q.flagged:
             masks["dropoff_not_before_pickup"] = pc.less(batch.column("dropoff_datetime"), pickup)
         if "known_zone_ids" in q.flagged:
-            bad = pa.array([False] * batch.num_rows)
+            bad = pa.repeat(False, batch.num_rows)
             for z in zones:
                 col = batch.column(z)
                 q.null_zone_ids += col.null_count
@@ -334,7 +338,7 @@ def build_trip_checks(taxi: TaxiType, blocking: bool = False) -> list[dg.AssetCh
                 return _missing("the raw file" if raw is None else "the cleaned parquet", month)
             raw_rows, raw_zeros = raw_counts(raw, taxi, taxi.file_label(month))
             expected = raw_rows - raw_zeros
-            got = pq.ParquetFile(parquet).metadata.num_rows
+            got = parquet_rows(parquet)
             meta = _latest_metadata(context, key("cleaned_parquet"))
             problems = []
             if got != expected:
@@ -362,11 +366,11 @@ def build_trip_checks(taxi: TaxiType, blocking: bool = False) -> list[dg.AssetCh
             parquet = file_store.path_for(key("cleaned_parquet"), context.partition_key)
             if parquet is None:
                 return _missing("the cleaned parquet", month)
-            pf = pq.ParquetFile(parquet)
+            found_schema = pq.read_schema(parquet)
             problems = []
-            if not pf.schema_arrow.equals(taxi.arrow_schema, check_metadata=False):
-                problems.append(f"schema differs: expected {taxi.arrow_schema.names} typed, found {pf.schema_arrow}")
-            sample = next(pf.iter_batches(batch_size=SAMPLE_ROWS), None)
+            if not found_schema.equals(taxi.arrow_schema, check_metadata=False):
+                problems.append(f"schema differs: expected {taxi.arrow_schema.names} typed, found {found_schema}")
+            sample = next(parquet_batches(parquet, batch_rows=SAMPLE_ROWS), None)
             if sample is not None and not problems:
                 try:
                     frame = to_frame(sample)
@@ -384,7 +388,7 @@ def build_trip_checks(taxi: TaxiType, blocking: bool = False) -> list[dg.AssetCh
                 passed=not problems,
                 severity=dg.AssetCheckSeverity.ERROR,
                 description="; ".join(problems) or "schema and typed sample as expected",
-                metadata={"sample_rows": 0 if sample is None else sample.num_rows, "columns": len(pf.schema_arrow)},
+                metadata={"sample_rows": 0 if sample is None else sample.num_rows, "columns": len(found_schema)},
             )
 
         rules = quality_rules(taxi)
@@ -443,7 +447,7 @@ def build_trip_checks(taxi: TaxiType, blocking: bool = False) -> list[dg.AssetCh
                 parquet = file_store.path_for(key("cleaned_parquet"), context.partition_key)
                 if parquet is None:
                     return _missing("the cleaned parquet", month)
-                expected = pq.ParquetFile(parquet).metadata.num_rows
+                expected = parquet_rows(parquet)
                 got = count(month, context=context, postgres=postgres, lake=lake, warehouse=warehouse)
                 if got is None:
                     return _missing(what, month)

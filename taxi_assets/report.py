@@ -13,13 +13,13 @@ import datetime as dt
 
 import dagster as dg
 import psycopg
-import pyarrow.parquet as pq
 from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.assets.trips import lake_object_name
 from taxi_assets.checks import lake_rows
 from taxi_assets.resources import build_resources
 from taxi_assets.taxi_types import TAXI_TYPES
+from taxi_assets.transform import parquet_rows
 
 
 def store_counts(taxi: str, month: dt.date) -> dict[str, tuple[str, int | None]]:
@@ -32,7 +32,7 @@ def _store_counts(res, taxi: str, month: dt.date) -> dict[str, tuple[str, int | 
     ttype = TAXI_TYPES[taxi]
     out: dict[str, tuple[str, int | None]] = {}
     parquet = res.file_store.path_for(dg.AssetKey([taxi, "cleaned_parquet"]), month.isoformat())
-    out["parquet"] = (str(parquet), pq.ParquetFile(parquet).metadata.num_rows if parquet else None)
+    out["parquet"] = (str(parquet), parquet_rows(parquet) if parquet else None)
     pg = res.postgres
     out["postgres"] = (f"{pg.db_schema}.{ttype.table}", _or_none(lambda: pg.count_month(ttype.table, month)))
     lake = res.lake

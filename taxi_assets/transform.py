@@ -224,14 +224,13 @@ def _source_batches(path: Path, taxi: TaxiType, label: str, stats: CleanStats) -
         raise TaxiFileError(f"{label}: the file is empty (0 bytes)")
     if fmt == "parquet":
         try:
-            pf = pq.ParquetFile(path)
+            headers = pq.read_schema(path).names
         except (pa.ArrowInvalid, OSError) as e:
             raise TaxiFileError(f"{label}: corrupt parquet file: {e}") from e
-        headers = pf.schema_arrow.names
         stats.source_columns = tuple(headers)
         mapping, unknown, missing = match_columns(taxi, headers, label)
         stats.unknown_columns, stats.missing_optional_columns = tuple(unknown), tuple(missing)
-        return mapping, pf.iter_batches(batch_size=131_072, columns=list(mapping.values()))
+        return mapping, parquet_batches(path, columns=list(mapping.values()))
 
     headers = read_csv_header(path, label)
     stats.source_columns = tuple(headers)
@@ -374,11 +373,12 @@ def _write_parquet(src: Path, dest: Path, taxi: TaxiType, month: dt.date, log: P
     return stats
 
 
-def parquet_batches(path: Path, batch_rows: int = 131_072) -> Iterator[pa.RecordBatch]:
+def parquet_batches(path: Path, batch_rows: int = 131_072, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """Stream a parquet file in record batches (only `columns`, if given); the file is closed after."""
     # pre_buffer=False: the default reads column chunks ahead of the consumer, so memory grows with
     # the month (Arrow pool 226 MB on a 7.7M-row month vs 88 MB on 1.37M); without it ~64 MB, flat
     with pq.ParquetFile(path, pre_buffer=False) as pf:
-        yield from pf.iter_batches(batch_size=batch_rows)
+        yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
 
 
 def parquet_rows(path: Path) -> int:

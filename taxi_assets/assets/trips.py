@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.partitions import monthly_partitions, partition_month
@@ -93,8 +92,7 @@ def column_schema(taxi: TaxiType) -> dg.TableSchema:
 
 
 def preview(path: Path, rows: int = 5) -> dg.MetadataValue:
-    with pq.ParquetFile(path) as pf:
-        first = next(pf.iter_batches(batch_size=rows), None)
+    first = next(parquet_batches(path, batch_rows=rows), None)
     records = [] if first is None else first.to_pylist()
     return dg.MetadataValue.md(markdown_table(records))
 
