@@ -11,7 +11,7 @@ share the monthly partitions, so a backfill of a range of months is one action.
 import shutil
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -28,7 +28,7 @@ from taxi_assets.resources import (
     TaxiLake,
     TaxiSource,
 )
-from taxi_assets.taxi_types import TaxiType
+from taxi_assets.taxi_types import Column, TaxiType
 from taxi_assets.transform import (
     TaxiFileError,
     parquet_batches,
@@ -85,9 +85,9 @@ def cloud_errors() -> Iterator[None]:
         raise permanent(e) from e
 
 
-def column_schema(taxi: TaxiType) -> dg.TableSchema:
+def column_schema(columns: Sequence[Column]) -> dg.TableSchema:
     return dg.TableSchema(
-        columns=[dg.TableColumn(c.name, c.kind, description=c.description) for c in taxi.all_columns]
+        columns=[dg.TableColumn(c.name, c.kind, description=c.description) for c in columns]
     )
 
 
@@ -117,7 +117,7 @@ def build_trip_assets(taxi: TaxiType) -> list[dg.AssetsDefinition]:
         return dg.AssetKey([taxi.name, name])
 
     common = dict(partitions_def=monthly_partitions, group_name=taxi.name)
-    schema_md = {"dagster/column_schema": column_schema(taxi)}
+    schema_md = {"dagster/column_schema": column_schema(taxi.all_columns)}
 
     @dg.asset(
         key=key("raw_csv"),

@@ -11,7 +11,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from taxi_assets.assets.trips import NETWORK_RETRY, cloud_errors, permanent
+from taxi_assets.assets.trips import (
+    NETWORK_RETRY,
+    cloud_errors,
+    column_schema,
+    permanent,
+)
 from taxi_assets.redaction import redact
 from taxi_assets.resources import (
     BigQueryWarehouse,
@@ -60,9 +65,7 @@ def read_zones(path, label: str = "taxi_zone_lookup") -> pa.Table:
     code_version="1",
     retry_policy=NETWORK_RETRY,
     metadata={
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(c.name, c.kind, description=c.description) for c in ZONES.columns]
-        ),
+        "dagster/column_schema": column_schema(ZONES.columns),
     },
 )
 def taxi_zone_lookup(
