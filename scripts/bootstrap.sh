@@ -18,7 +18,7 @@ if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ]; then
   touch "$stamp"
 fi
 # the BigQuery emulator lives in a virtualenv of its own (one of its pins conflicts with ours)
-.venv/bin/python -c "from taxi_assets.stack import Stack; Stack().ensure_bq_venv()"
+.venv/bin/python -c "from taxi_assets.localstack import Stack; Stack().ensure_bq_venv()"
 
 # headless Chromium for the browser test (taxi_assets_tests/test_ui.py): Debian's `chromium`
 # package, driven by the Playwright Python package (never Playwright's own browser download)

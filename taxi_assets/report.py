@@ -2,8 +2,9 @@
 
     python -m taxi_assets.report --taxi yellow --month 2021-01
 
-Reads the stores directly (the parquet file, Postgres, the GCS object, BigQuery), with the
-same environment as the pipeline; prints one line per store and a zone join from BigQuery.
+Reads the stores directly (the parquet file, Postgres, the GCS object, BigQuery) with the core's
+clients and the same environment as the pipeline; prints one line per store and a zone join
+from BigQuery. Needs no Dagster.
 """
 
 from __future__ import annotations
@@ -11,35 +12,33 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-import dagster as dg
 import psycopg
 from google.api_core import exceptions as google_exceptions
 
-from taxi_assets.assets.trips import lake_object_name
-from taxi_assets.checks import lake_rows
-from taxi_assets.resources import build_resources
-from taxi_assets.taxi_types import TAXI_TYPES
-from taxi_assets.transform import parquet_rows
+from taxi_assets.core.config import Settings
+from taxi_assets.core.formats import parquet_rows
+from taxi_assets.core.tables import CLEANED_PARQUET, TaxiType
+from taxi_assets.core.taxi_types import TAXI_TYPES, ZONES
+from taxi_assets.core.stores.from_settings import open_stores
 
 
-def store_counts(taxi: str, month: dt.date) -> dict[str, tuple[str, int | None]]:
+def _record(taxi: str | TaxiType) -> TaxiType:
+    return taxi if isinstance(taxi, TaxiType) else TAXI_TYPES[taxi]
+
+
+def store_counts(taxi: str | TaxiType, month: dt.date, settings: Settings | None = None) -> dict[str, tuple[str, int | None]]:
     """store -> (where, rows); rows is None where the month is absent."""
-    with dg.build_resources(build_resources()) as res:
-        return _store_counts(res, taxi, month)
-
-
-def _store_counts(res, taxi: str, month: dt.date) -> dict[str, tuple[str, int | None]]:
-    ttype = TAXI_TYPES[taxi]
+    ttype = _record(taxi)
     out: dict[str, tuple[str, int | None]] = {}
-    parquet = res.file_store.path_for(dg.AssetKey([taxi, "cleaned_parquet"]), month.isoformat())
-    out["parquet"] = (str(parquet), parquet_rows(parquet) if parquet else None)
-    pg = res.postgres
-    out["postgres"] = (f"{pg.db_schema}.{ttype.table}", _or_none(lambda: pg.count_month(ttype.table, month)))
-    lake = res.lake
-    name = lake_object_name(ttype, month)
-    out["gcs"] = (lake.uri(name), lake_rows(lake, name))  # the parquet footer, by ranged reads
-    wh = res.warehouse
-    out["bigquery"] = (wh.table_id(ttype.table), _or_none(lambda: wh.count_month(ttype.table, month)))
+    with open_stores(settings) as stores:
+        parquet = stores.file_store.path_for((ttype.name, CLEANED_PARQUET), month.isoformat())
+        out["parquet"] = (str(parquet), parquet_rows(parquet) if parquet else None)
+        pg = stores.postgres
+        out["postgres"] = (f"{pg.db_schema}.{ttype.table}", _or_none(lambda: pg.count_month(ttype.table, month)))
+        name = ttype.lake_object(month)
+        out["gcs"] = (stores.lake.uri(name), stores.lake.parquet_rows(name))  # the parquet footer, by ranged reads
+        wh = stores.bigquery
+        out["bigquery"] = (wh.table_id(ttype.table), _or_none(lambda: wh.count_month(ttype.table, month)))
     return out
 
 
@@ -51,14 +50,16 @@ def _or_none(count) -> int | None:
         return None
 
 
-def borough_join(taxi: str, month: dt.date, limit: int = 3) -> list[dict]:
-    with dg.build_resources(build_resources()) as res:
-        wh = res.warehouse
-        return wh.query(
-            f"SELECT z.borough, COUNT(*) AS trips FROM `{wh.table_id(TAXI_TYPES[taxi].table)}` t "
-            f"JOIN `{wh.table_id('taxi_zone_lookup')}` z ON t.pu_location_id = z.location_id "
-            f"WHERE t.source_month = DATE '{month.isoformat()}' GROUP BY z.borough ORDER BY trips DESC LIMIT {int(limit)}"
-        )
+def borough_join(taxi: str | TaxiType, month: dt.date, limit: int = 3, settings: Settings | None = None) -> list[dict]:
+    """The month's trips by pickup borough, joined in BigQuery to the zone lookup."""
+    ttype = _record(taxi)
+    with open_stores(settings) as stores:
+        wh = stores.bigquery
+    return wh.query(
+        f"SELECT z.borough, COUNT(*) AS trips FROM `{wh.table_id(ttype.table)}` t "
+        f"JOIN `{wh.table_id(ZONES.table)}` z ON t.{ttype.pickup_zone.name} = z.location_id "
+        f"WHERE t.source_month = DATE '{month.isoformat()}' GROUP BY z.borough ORDER BY trips DESC LIMIT {int(limit)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

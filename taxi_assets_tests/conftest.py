@@ -1,13 +1,16 @@
 """Shared fixtures: the real local stack (Postgres, GCS and BigQuery emulators), a sample
-download site served over real HTTP, and per-test isolated names in every store."""
+download site served over real HTTP, and per-test isolated names in every store.
+
+Two tiers: every test that uses the `local_stack` fixture (directly or through `pipeline_env`)
+gets the `stack` marker here, so `pytest -m "not stack"` runs the fast tier with no server."""
 
 import datetime as dt
 import uuid
 
 import pytest
 
-from taxi_assets import sample
-from taxi_assets.taxi_types import TAXI_TYPES
+from taxi_assets.localstack import sample
+from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets_tests.http_source import SourceServer
 from taxi_assets_tests.stack_fixture import local_stack  # noqa: F401  (session fixture)
 
@@ -47,3 +50,9 @@ def pipeline_env(local_stack, source_server, tmp_path, monkeypatch):  # noqa: F8
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "local_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)

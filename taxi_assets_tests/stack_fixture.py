@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from taxi_assets.stack import Stack, temporary_stack
+from taxi_assets.localstack import Stack, temporary_stack
 
 
 @pytest.fixture(scope="session")

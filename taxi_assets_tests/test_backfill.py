@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from taxi_assets import report
-from taxi_assets.taxi_types import TAXI_TYPES
+from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets_tests.helpers import expected_kept
 
 BIN = Path(sys.executable).parent

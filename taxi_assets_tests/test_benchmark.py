@@ -7,7 +7,7 @@ import os
 
 import psycopg
 
-from taxi_assets import benchmark
+from benchmarks import benchmark
 
 KEYS = ["idle", "baseline", "limit_copy", "limit_pyarrow", "parquet", "postgres", "gcs", "bigquery", "parquet", "postgres"]
 

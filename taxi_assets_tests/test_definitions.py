@@ -7,9 +7,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets import defs, report
-from taxi_assets.partitions import monthly_partitions
-from taxi_assets.taxi_types import TAXI_TYPES
+from taxi_assets import report
+from taxi_assets.definitions import defs
+from taxi_assets_tests.pipeline import monthly_partitions
+from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets_tests.helpers import expected_kept
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -45,14 +46,14 @@ def test_every_asset_has_a_description_group_and_kinds():
 def test_definitions_validate_cli(pipeline_env):
     # the repo's dagster.yaml keeps the instance in the stack's Postgres: run with the stack's env
     out = subprocess.run(
-        [DAGSTER, "definitions", "validate", "-m", "taxi_assets"], cwd=REPO, capture_output=True, text=True, env=os.environ.copy()
+        [DAGSTER, "definitions", "validate", "-m", "taxi_assets.definitions"], cwd=REPO, capture_output=True, text=True, env=os.environ.copy()
     )
     assert out.returncode == 0, out.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_job_execute_cli_twice_leaves_the_month_once(pipeline_env, sample_site):
-    cmd = [DAGSTER, "job", "execute", "-m", "taxi_assets", "-j", "fhv_taxi_job", "--tags", '{"dagster/partition": "2021-02-01"}']
+    cmd = [DAGSTER, "job", "execute", "-m", "taxi_assets.definitions", "-j", "fhv_taxi_job", "--tags", '{"dagster/partition": "2021-02-01"}']
     for _ in range(2):
         out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=os.environ.copy())
         assert out.returncode == 0, out.stderr[-3000:]
@@ -68,9 +69,9 @@ def test_job_execute_cli_twice_leaves_the_month_once(pipeline_env, sample_site):
 
 @pytest.mark.slow
 def test_asset_materialize_cli_with_the_readme_selection(pipeline_env, sample_site):
-    selection = "yellow/raw_csv,yellow/cleaned_parquet,yellow/postgres_table"
+    selection = "yellow/raw_file,yellow/cleaned_parquet,yellow/postgres_table"
     out = subprocess.run(
-        [DAGSTER, "asset", "materialize", "-m", "taxi_assets", "--select", selection, "--partition", "2021-03-01"],
+        [DAGSTER, "asset", "materialize", "-m", "taxi_assets.definitions", "--select", selection, "--partition", "2021-03-01"],
         cwd=REPO, capture_output=True, text=True, env=os.environ.copy(),
     )
     assert out.returncode == 0, out.stderr[-3000:]

@@ -31,12 +31,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from taxi_assets import report, sample
-from taxi_assets.assets import trip_assets
-from taxi_assets.resources import TaxiSource, build_resources
-from taxi_assets.resources.postgres import PostgresWarehouse, partition_name
-from taxi_assets.taxi_types import TAXI_TYPES
-from taxi_assets.transform import write_parquet
+from taxi_assets import report
+from taxi_assets.localstack import sample
+from taxi_assets_tests.pipeline import trip_assets
+from taxi_assets.defs.resources import SourceResource as TaxiSource
+from taxi_assets_tests.pipeline import build_resources, stores
+from taxi_assets.core.stores.postgres import PostgresStore as PostgresWarehouse, partition_name
+from taxi_assets.core.taxi_types import TAXI_TYPES
+from taxi_assets.core.transform import write_parquet
 from taxi_assets_tests.helpers import expected_kept
 from taxi_assets_tests.http_source import SourceServer
 
@@ -47,7 +49,7 @@ YELLOW = TAXI_TYPES["yellow"]
 CSV_TEMPLATE = "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
 PARQUET_TEMPLATE = "/{taxi}/{taxi}_tripdata_{year}-{month}.parquet"
 BAD_PATH = "/yellow/yellow_tripdata_2021-02.csv.gz"
-DOWNSTREAM = ["raw_csv", "cleaned_parquet", "postgres_table", "gcs_object", "bigquery_table"]
+DOWNSTREAM = ["raw_file", "cleaned_parquet", "postgres_table", "gcs_object", "bigquery_table"]
 
 
 class Site:
@@ -64,7 +66,7 @@ class Site:
         res = build_resources()
         res["source"] = TaxiSource(
             url_template=self.template, zones_url=self.server.url + "/misc/taxi_zone_lookup.csv",
-            backoff_seconds=0.01, timeout_seconds=10,
+            timeout_seconds=10,
         )
         return res
 
@@ -157,7 +159,7 @@ def good_lines(n: int = 20) -> list[str]:
 
 
 def test_404(site, loaded):
-    assert_clean_failure(site.materialize(BAD), "raw_csv", "404")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "404")
     assert store_counts(GOOD) == loaded
 
 
@@ -167,8 +169,8 @@ def test_503_then_success(site, loaded):
     result = site.materialize(BAD)
     assert_loaded(result, site)
     assert site.server.count(BAD_PATH) == 3
-    [m] = result.asset_materializations_for_node("yellow__raw_csv")
-    assert m.metadata["http_attempts"].value == 3
+    [m] = result.asset_materializations_for_node("yellow__raw_file")
+    assert m.metadata["attempt"].value == 3  # the third attempt of the step (two retries)
     assert store_counts(GOOD) == loaded
 
 
@@ -182,20 +184,20 @@ def test_connection_reset_mid_download(site, loaded):
 def test_truncated_gzip(site, loaded):
     sample.write_month(site.root, "yellow", BAD, rows=ROWS)
     site.server.script(BAD_PATH, ["truncate"])
-    assert_clean_failure(site.materialize(BAD), "raw_csv", "truncated")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "truncated")
     assert store_counts(GOOD) == loaded
 
 
 def test_html_error_page_with_status_200(site, loaded):
     sample.write_month(site.root, "yellow", BAD, rows=ROWS)
     site.server.script(BAD_PATH, ["html"])
-    assert_clean_failure(site.materialize(BAD), "raw_csv", "HTML")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "HTML")
     assert store_counts(GOOD) == loaded
 
 
 def test_empty_file(site, loaded):
     site.bad_file().write_bytes(b"")
-    assert_clean_failure(site.materialize(BAD), "raw_csv", "empty")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "empty")
     assert store_counts(GOOD) == loaded
 
 
@@ -210,7 +212,7 @@ def test_another_taxi_types_file(site, loaded):
 
 
 def test_header_only_file(site, loaded):
-    write_bad_csv(site, ",".join(sample.HEADERS["yellow"]) + "\n")
+    write_bad_csv(site, ",".join(TAXI_TYPES["yellow"].layout("csv.gz").headers) + "\n")
     assert_clean_failure(site.materialize(BAD), "cleaned_parquet", "header but no rows")
     assert store_counts(GOOD) == loaded
 
@@ -283,8 +285,8 @@ def test_zero_byte_or_corrupt_parquet(site, loaded, damage):
         data[4:40] = b"\xff" * 36
     path.write_bytes(bytes(data))
     step, phrase = {
-        "zero_bytes": ("raw_csv", "empty"),
-        "truncated": ("raw_csv", "parquet"),
+        "zero_bytes": ("raw_file", "empty"),
+        "truncated": ("raw_file", "parquet"),
         "corrupt_page": ("cleaned_parquet", "unreadable"),
     }[damage]
     assert_clean_failure(site.materialize(BAD), step, phrase)
@@ -343,8 +345,8 @@ def test_kill_9_in_the_middle_of_a_postgres_copy(pipeline_env, tmp_path):
         f"""
         import datetime as dt, os, sys, time
         import pyarrow.parquet as pq
-        from taxi_assets.resources.postgres import PostgresWarehouse
-        from taxi_assets.taxi_types import TAXI_TYPES
+        from taxi_assets.core.stores.postgres import PostgresStore as PostgresWarehouse
+        from taxi_assets.core.taxi_types import TAXI_TYPES
         Y = TAXI_TYPES["yellow"]
         pg = PostgresWarehouse(url=os.environ["TAXI_POSTGRES_URL"], db_schema={schema!r})
         def batches():

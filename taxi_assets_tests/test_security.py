@@ -11,10 +11,12 @@ import dagster as dg
 import psycopg
 import pytest
 
-from taxi_assets.assets import trip_assets
-from taxi_assets.checks import trip_checks
-from taxi_assets.resources import BigQueryWarehouse, PostgresWarehouse, build_resources
-from taxi_assets.taxi_types import TAXI_TYPES
+from taxi_assets_tests.pipeline import trip_assets
+from taxi_assets_tests.pipeline import trip_checks
+from taxi_assets.core.stores.bigquery import BigQueryStore as BigQueryWarehouse
+from taxi_assets.core.stores.postgres import PostgresStore as PostgresWarehouse
+from taxi_assets_tests.pipeline import build_resources
+from taxi_assets.core.taxi_types import TAXI_TYPES
 
 JAN = dt.date(2021, 1, 1)
 EVIL = 'x"; drop table sentinel.y; --'
@@ -57,7 +59,7 @@ def test_evil_schema_through_the_pipeline_touches_nothing(pipeline_env, monkeypa
     monkeypatch.setenv("TAXI_POSTGRES_SCHEMA", EVIL)
     result = dg.materialize(
         [*trip_assets],
-        selection=dg.AssetSelection.keys(*(dg.AssetKey(["yellow", n]) for n in ("raw_csv", "cleaned_parquet", "postgres_table"))),
+        selection=dg.AssetSelection.assets(*(dg.AssetKey(["yellow", n]) for n in ("raw_file", "cleaned_parquet", "postgres_table"))),
         partition_key=JAN.isoformat(),
         resources=build_resources(),
         raise_on_error=False,
@@ -122,7 +124,7 @@ def test_no_secret_in_a_failing_run(pipeline_env, tmp_path, monkeypatch):
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [*trip_assets],
-            selection=dg.AssetSelection.keys(*(dg.AssetKey(["yellow", n]) for n in ("raw_csv", "cleaned_parquet", "postgres_table"))),
+            selection=dg.AssetSelection.assets(*(dg.AssetKey(["yellow", n]) for n in ("raw_file", "cleaned_parquet", "postgres_table"))),
             partition_key=JAN.isoformat(),
             resources=build_resources(),
             instance=instance,

@@ -28,7 +28,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from taxi_assets import sample
+from taxi_assets.localstack import sample
 from taxi_assets_tests.helpers import expected_kept
 
 REPO = Path(__file__).resolve().parents[1]
@@ -251,9 +251,9 @@ def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipel
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"asset-selection=group"))
         yellow = page.get_by_role("link", name=re.compile(r"^yellow \/ \w+"))
-        page.get_by_role("link", name=re.compile(r"^yellow \/ raw_csv")).wait_for()
+        page.get_by_role("link", name=re.compile(r"^yellow \/ raw_file")).wait_for()
         names = sorted(t.split()[2] for t in yellow.all_inner_texts())
-        assert names == ["bigquery_table", "cleaned_parquet", "gcs_object", "postgres_table", "raw_csv"], names
+        assert names == ["bigquery_table", "cleaned_parquet", "gcs_object", "postgres_table", "raw_file"], names
         assert page.get_by_role("link", name=re.compile(r"^(green|fhv) \/ ")).count() == 0
         shot("yellow-assets")
 

@@ -1,0 +1,769 @@
+"""Benchmark: one month through this pipeline, side by side with the original approach and the limit.
+
+    python -m benchmarks.benchmark                       # full run, prints the table
+    python -m benchmarks.benchmark --quick               # baseline on a 200k-row slice, extrapolated
+    python -m benchmarks.benchmark --write docs/BENCHMARKS.md
+    bash scripts/benchmark.sh [options]                   # the same from a clean clone (venv + stack)
+
+It writes full-size months in the real file format (`taxi_assets.localstack.sample.write_month`): a yellow
+month of 1,369,765 rows (the size of yellow 2021-01) and one of 7,667,792 rows (yellow
+2019-01, for memory), and measures, in one run and on the local stack:
+
+- baseline: the original course code, pandas `read_csv` in 100k-row chunks + `to_sql`
+  (SQLAlchemy, psycopg2), the two datetime columns converted as in the course;
+- limit: a raw `COPY FROM STDIN` of the decompressed file into a typed table (psycopg 3), and
+  pyarrow reading the same file (`pyarrow.csv.read_csv`, all threads) + writing it as parquet;
+- ours: raw -> cleaned parquet (`transform.write_parquet`), parquet -> Postgres
+  (`PostgresStore.replace_month`), the GCS upload (`LakeStore.upload`, emulator), the
+  BigQuery load (`BigQueryStore.replace_month_from_uri`, emulator), and the whole
+  `yellow_taxi_job` for the month (`dagster job execute`, source = a file:// folder).
+
+Every leg runs in a child process of its own: "peak RSS" is the largest peak resident set
+(`VmHWM`) of the child or of any process it started; "tree RSS" is the largest sum of RSS over
+the child's process tree, sampled every 50 ms (the job runs each step in a process of its own).
+Wall seconds are measured in the child around the work itself (imports excluded), except for the
+job, whose wall time is the whole `dagster job execute` command. The limit and our two core
+legs run `--repeat` times, interleaved, and the best run counts (the machine is shared).
+
+Without a configured stack in the environment (`TAXI_POSTGRES_URL` ...), a local stack is started
+in a temporary folder and stopped at the end. Everything the benchmark creates lives in its own
+Postgres schema, GCS prefix and BigQuery dataset (`bench_<random>`), dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+SMALL_ROWS = 1_369_765  # yellow 2021-01
+BIG_ROWS = 7_667_792  # yellow 2019-01
+SMALL_MONTH = dt.date(2021, 1, 1)
+BIG_MONTH = dt.date(2019, 1, 1)
+QUICK_BASELINE_ROWS = 200_000
+TAXI = "yellow"
+
+# targets of issue 6
+TARGET_OURS_OVER_LIMIT = 1.5
+TARGET_BASELINE_OVER_OURS = 7.0
+TARGET_JOB_RSS_MB = 600.0
+TARGET_BIG_OVER_SMALL_RSS = 1.20
+
+STACK_VARS = (
+    "TAXI_POSTGRES_URL", "STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST", "TAXI_GCS_BUCKET", "TAXI_BQ_PROJECT",
+    "TAXI_GCP_PROJECT", "TAXI_DAGSTER_PG_URL", "DAGSTER_HOME",
+)
+PACKAGES = (
+    "pyarrow", "psycopg", "pandas", "SQLAlchemy", "psycopg2-binary", "numpy", "dagster",
+    "google-cloud-storage", "google-cloud-bigquery",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# the legs, each run in a child process: `python -m benchmarks.benchmark --leg SPEC_JSON`
+
+
+def _raw_columns_sql(src: Path) -> str:
+    """A typed table for the raw file: its own headers, the types of the taxi schema."""
+    from taxi_assets.core.taxi_types import TAXI_TYPES
+    from taxi_assets.core.formats import read_csv_header
+
+    taxi = TAXI_TYPES[TAXI]
+    cols = []
+    for h in read_csv_header(src, "benchmark"):
+        col = next(c for c in taxi.columns if c.matches(h))
+        cols.append(f'"{h.lower()}" {col.postgres_type}')
+    return ", ".join(cols)
+
+
+def leg_baseline(spec: dict) -> dict:
+    """The course's ingest_data.py (week 2): read_csv in 100k chunks, to_datetime, to_sql."""
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    url = spec["pg_url"].replace("postgresql://", "postgresql+psycopg2://", 1)
+    engine = create_engine(url)
+    table, schema = "yellow_taxi_trips_baseline", spec["schema"]
+    t0 = time.monotonic()
+    df_iter = pd.read_csv(spec["src"], iterator=True, chunksize=100000, nrows=spec.get("limit_rows"))
+    rows = 0
+    first = True
+    for df in df_iter:
+        df.tpep_pickup_datetime = pd.to_datetime(df.tpep_pickup_datetime)
+        df.tpep_dropoff_datetime = pd.to_datetime(df.tpep_dropoff_datetime)
+        if first:
+            df.head(n=0).to_sql(name=table, con=engine, schema=schema, if_exists="replace")
+            first = False
+        df.to_sql(name=table, con=engine, schema=schema, if_exists="append")
+        rows += len(df)
+    seconds = time.monotonic() - t0
+    engine.dispose()
+    return {"rows": rows, "seconds": seconds}
+
+
+def leg_limit_copy(spec: dict) -> dict:
+    """Raw COPY FROM STDIN of the decompressed file into a typed table (created in the same
+    transaction, COPY FREEZE: the same conditions as our load)."""
+    import zlib
+
+    import psycopg
+
+    src = Path(spec["src"])
+    cols = _raw_columns_sql(src)
+    table = f'"{spec["schema"]}"."limit_raw_copy"'
+    t0 = time.monotonic()
+    with psycopg.connect(spec["pg_url"]) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} ({cols})")
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true, FREEZE true)") as copy:
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                with open(src, "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        copy.write(d.decompress(chunk))
+                copy.write(d.flush())
+            rows = cur.rowcount
+    return {"rows": rows, "seconds": time.monotonic() - t0}
+
+
+def leg_limit_pyarrow(spec: dict) -> dict:
+    """pyarrow reads the whole file (all threads, types inferred) and writes it as parquet (zstd)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    t0 = time.monotonic()
+    table = pacsv.read_csv(spec["src"])
+    pq.write_table(table, spec["dest"], compression="zstd")
+    return {"rows": table.num_rows, "seconds": time.monotonic() - t0}
+
+
+def _log(msg: str) -> None:
+    print(f"  | {msg}", file=sys.stderr, flush=True)
+
+
+def leg_parquet(spec: dict) -> dict:
+    from taxi_assets.core.taxi_types import TAXI_TYPES
+    from taxi_assets.core.transform import write_parquet
+
+    month = dt.date.fromisoformat(spec["month"])
+    t0 = time.monotonic()
+    stats = write_parquet(Path(spec["src"]), Path(spec["dest"]), TAXI_TYPES[TAXI], month, log=_log)
+    return {"rows": stats.rows_in, "rows_out": stats.rows_out, "seconds": time.monotonic() - t0}
+
+
+def leg_postgres(spec: dict) -> dict:
+    from taxi_assets.core.stores.postgres import PostgresStore
+    from taxi_assets.core.taxi_types import TAXI_TYPES
+    from taxi_assets.core.formats import parquet_batches
+
+    taxi = TAXI_TYPES[TAXI]
+    month = dt.date.fromisoformat(spec["month"])
+    pg = PostgresStore(url=spec["pg_url"], db_schema=spec["schema"])
+    t0 = time.monotonic()
+    rows = pg.replace_month(taxi.table, taxi.all_columns, month, parquet_batches(Path(spec["parquet"])), log=_log)
+    return {"rows": rows, "seconds": time.monotonic() - t0}
+
+
+def _lake(spec: dict):
+    from dagster_gcp import GCSResource
+
+    from taxi_assets.core.stores.lake import LakeStore
+
+    return LakeStore(GCSResource(project=os.environ["TAXI_GCP_PROJECT"]).get_client(), os.environ["TAXI_GCS_BUCKET"], spec["prefix"])
+
+
+def leg_gcs(spec: dict) -> dict:
+    from taxi_assets.core.taxi_types import TAXI_TYPES
+    from taxi_assets.core.formats import parquet_rows
+
+    month = dt.date.fromisoformat(spec["month"])
+    lake = _lake(spec)
+    t0 = time.monotonic()
+    obj = lake.upload(Path(spec["parquet"]), TAXI_TYPES[TAXI].lake_object(month))
+    seconds = time.monotonic() - t0
+    return {"rows": parquet_rows(Path(spec["parquet"])), "seconds": seconds, "bytes": obj.bytes, "uri": obj.uri}
+
+
+def leg_bigquery(spec: dict) -> dict:
+    from taxi_assets.core.stores.bigquery import BigQueryStore
+    from taxi_assets.core.taxi_types import TAXI_TYPES
+
+    taxi = TAXI_TYPES[TAXI]
+    month = dt.date.fromisoformat(spec["month"])
+    uri = _lake(spec).uri(taxi.lake_object(month))
+    wh = BigQueryStore(project=os.environ["TAXI_BQ_PROJECT"], dataset=spec["dataset"])
+    t0 = time.monotonic()
+    rows = wh.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri)
+    return {"rows": rows, "seconds": time.monotonic() - t0}
+
+
+def leg_job(spec: dict) -> dict:
+    """`dagster job execute` of yellow_taxi_job for the month, source = the generated files."""
+    env = dict(os.environ)
+    env.update(
+        TAXI_SOURCE_URL=Path(spec["source_root"]).resolve().as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
+        TAXI_DATA_DIR=spec["data_dir"],
+        TAXI_POSTGRES_SCHEMA=spec["schema"],
+        TAXI_GCS_PREFIX=spec["prefix"],
+        TAXI_BQ_DATASET=spec["dataset"],
+    )
+    cmd = [
+        sys.executable, "-m", "dagster", "job", "execute", "-m", "taxi_assets.definitions", "-j", f"{TAXI}_taxi_job",
+        "--tags", json.dumps({"dagster/partition": spec["month"]}),
+    ]
+    t0 = time.monotonic()
+    with open(spec["job_log"], "wb") as log:
+        code = subprocess.call(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    seconds = time.monotonic() - t0
+    text = Path(spec["job_log"]).read_text(errors="replace")
+    if code != 0 or "RUN_SUCCESS" not in text:
+        tail = "\n".join(text.splitlines()[-30:])
+        raise RuntimeError(f"dagster job execute failed (exit {code}), log {spec['job_log']}:\n{tail}")
+    return {"rows": spec["rows"], "seconds": seconds, "progress": _progress_lines(text)}
+
+
+def _progress_lines(text: str) -> dict[str, int]:
+    """How many progress lines (rows/bytes/rate) each step logged."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        if " rows/s)" not in line and " MB in " not in line:
+            continue
+        for step in ("raw_file", "cleaned_parquet", "postgres_table", "gcs_object", "bigquery_table"):
+            if f"{TAXI}__{step}" in line or f"{TAXI}/{step}" in line:
+                counts[step] = counts.get(step, 0) + 1
+                break
+    return counts
+
+
+def leg_idle(spec: dict) -> dict:
+    """Nothing but the imports every leg of ours pays (Python, pyarrow, Dagster, the package)."""
+    import taxi_assets.definitions  # noqa: F401
+
+    return {"rows": 0, "seconds": 0.0}
+
+
+LEGS = {
+    "idle": leg_idle,
+    "baseline": leg_baseline,
+    "limit_copy": leg_limit_copy,
+    "limit_pyarrow": leg_limit_pyarrow,
+    "parquet": leg_parquet,
+    "postgres": leg_postgres,
+    "gcs": leg_gcs,
+    "bigquery": leg_bigquery,
+    "job": leg_job,
+}
+
+
+def run_leg_in_child(spec_json: str) -> int:
+    spec = json.loads(spec_json)
+    result = LEGS[spec["leg"]](spec)
+    result["vmhwm_kb"] = _vm_kb("self", "VmHWM")
+    Path(spec["result"]).write_text(json.dumps(result))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the parent: generate, run the legs in children, measure memory, print the table
+
+
+@dataclasses.dataclass
+class Leg:
+    key: str  # e.g. "parquet"
+    label: str
+    size: str  # "small" | "big"
+    rows: int = 0
+    seconds: float = 0.0
+    runs: list[float] = dataclasses.field(default_factory=list)
+    rss_mb: float = 0.0  # largest single process (VmHWM)
+    tree_mb: float = 0.0  # largest sampled sum over the process tree
+    note: str = ""
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def _vm_kb(pid: int | str, field: str) -> int:
+    """VmHWM (peak) of a process in KiB, from /proc (psutil has no peak RSS on Linux); 0 if it is gone.
+
+    VmHWM belongs to the process's address space since its exec, unlike ru_maxrss, which keeps the
+    high-water mark of the parent it was forked from (a child of a big parent would show the
+    parent's size)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_rss_sampler(pid: int, stop: threading.Event, peak: dict[str, Any]) -> None:
+    """Every 50 ms: the sum of RSS over the process tree, and each process's VmHWM."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    hwm: dict[int, int] = peak.setdefault("hwm", {})
+    while not stop.is_set():
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss // 1024
+            except psutil.Error:
+                continue
+            hwm[p.pid] = max(hwm.get(p.pid, 0), _vm_kb(p.pid, "VmHWM"))
+        peak["tree_kb"] = max(peak.get("tree_kb", 0), total)
+        stop.wait(0.05)
+
+
+def run_child(spec: dict, workdir: Path) -> tuple[dict, float, float]:
+    """Run one leg in a child process; returns (result, peak RSS MB, peak tree RSS MB)."""
+    result_file = workdir / f"result-{uuid.uuid4().hex[:8]}.json"
+    log_file = workdir / f"leg-{spec['leg']}-{spec.get('size', '')}.log"
+    spec = {**spec, "result": str(result_file)}
+    with open(log_file, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.benchmark", "--leg", json.dumps(spec)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        stop, peak = threading.Event(), {}
+        sampler = threading.Thread(target=_tree_rss_sampler, args=(proc.pid, stop, peak), daemon=True)
+        sampler.start()
+        proc.wait()
+        stop.set()
+        sampler.join()
+    if proc.returncode != 0 or not result_file.exists():
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-40:])
+        raise RuntimeError(f"leg {spec['leg']} failed (exit {proc.returncode}); {log_file}:\n{tail}")
+    result = json.loads(result_file.read_text())
+    result_file.unlink()
+    # largest single process: the leg's own peak (read by itself at the end) or any descendant's
+    hwm_kb = max([result.get("vmhwm_kb", 0), *peak.get("hwm", {}).values()])
+    rss_mb = hwm_kb / 1024
+    return result, rss_mb, max(peak.get("tree_kb", 0) / 1024, rss_mb)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _generate(root: Path, month: dt.date, rows: int) -> Path:
+    from taxi_assets.localstack import sample
+
+    path = sample.source_path(root, TAXI, month)
+    stamp = path.with_name(path.name + ".rows")
+    if path.exists() and stamp.exists() and stamp.read_text().strip() == str(rows):
+        _say(f"reusing {path} ({rows:,} rows)")
+        return path
+    t0 = time.monotonic()
+    sample.write_month(root, TAXI, month, rows)
+    stamp.write_text(str(rows))
+    _say(f"wrote {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.1f} MB) in {time.monotonic() - t0:,.1f} s")
+    return path
+
+
+@contextlib.contextmanager
+def _stack_env(stack_home: str | None) -> Iterator[str]:
+    """The environment's stack, or a temporary one started here and stopped at the end."""
+    if all(os.environ.get(v) for v in STACK_VARS) and not stack_home:
+        yield "the stack configured in the environment"
+        return
+    from taxi_assets.localstack import temporary_stack
+
+    with temporary_stack(
+        stack_home, prefix="taxi-bench-stack-", skip_env=("TAXI_SOURCE_URL", "TAXI_ZONES_URL"), echo=_say
+    ) as stack:
+        _say(f"local stack in {stack.home}")
+        yield f"a local stack in {stack.home}"
+
+
+def _cleanup(schema: str, prefix: str, dataset: str) -> None:
+    with contextlib.suppress(Exception):
+        import psycopg
+
+        with psycopg.connect(os.environ["TAXI_POSTGRES_URL"], autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with contextlib.suppress(Exception):
+        from dagster_gcp import GCSResource
+
+        client = GCSResource(project=os.environ["TAXI_GCP_PROJECT"]).get_client()
+        for blob in client.list_blobs(os.environ["TAXI_GCS_BUCKET"], prefix=prefix + "/"):
+            blob.delete()
+    with contextlib.suppress(Exception):
+        from taxi_assets.core.stores.bigquery import BigQueryStore
+
+        wh = BigQueryStore(project=os.environ["TAXI_BQ_PROJECT"], dataset=dataset)
+        wh.client().delete_dataset(f"{wh.project}.{dataset}", delete_contents=True, not_found_ok=True)
+
+
+def machine() -> dict[str, str]:
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = []
+    for pkg in PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+    pg_version = "?"
+    with contextlib.suppress(Exception):
+        import psycopg
+
+        with psycopg.connect(os.environ["TAXI_POSTGRES_URL"]) as conn:
+            pg_version = conn.execute("SHOW server_version").fetchone()[0]
+    return {
+        "cpu": f"{os.cpu_count()} logical cores ({psutil.cpu_count(logical=False) or '?'} physical), {cpu}",
+        "ram": f"{psutil.virtual_memory().total / 2**30:,.1f} GiB",
+        "os": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "postgres": f"PostgreSQL {pg_version} (local stack, pgserver)",
+        "packages": ", ".join(versions),
+    }
+
+
+@dataclasses.dataclass
+class Report:
+    legs: list[Leg]
+    args: argparse.Namespace
+    machine: dict[str, str]
+    started: str
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    total_seconds: float = 0.0
+
+    def leg(self, key: str, size: str = "small") -> Leg | None:
+        return next((leg for leg in self.legs if leg.key == key and leg.size == size), None)
+
+    def summary(self) -> list[tuple[str, str, str, bool | None]]:
+        """(what, value, target, holds) rows."""
+        out: list[tuple[str, str, str, bool | None]] = []
+        parquet, postgres = self.leg("parquet"), self.leg("postgres")
+        copy, arrow = self.leg("limit_copy"), self.leg("limit_pyarrow")
+        base, job, big_job = self.leg("baseline"), self.leg("job"), self.leg("job", "big")
+        ours = parquet.seconds + postgres.seconds if parquet and postgres else None
+        limit = copy.seconds + arrow.seconds if copy and arrow else None
+        if ours and limit:
+            r = ours / limit
+            out.append(("ours / limit: (raw → parquet + parquet → Postgres) / (raw COPY + pyarrow read & parquet write)",
+                        f"{ours:,.2f} s / {limit:,.2f} s = **{r:.2f}×**", f"≤ {TARGET_OURS_OVER_LIMIT}×", r <= TARGET_OURS_OVER_LIMIT))
+        if ours and base:
+            r = base.seconds / ours
+            out.append(("baseline / ours: pandas to_sql / (raw → parquet + parquet → Postgres)",
+                        f"{base.seconds:,.2f} s / {ours:,.2f} s = **{r:.1f}×**", f"≥ {TARGET_BASELINE_OVER_OURS:g}×", r >= TARGET_BASELINE_OVER_OURS))
+        if base and job:
+            r = base.seconds / job.seconds
+            out.append(("baseline / whole job (download, parquet, Postgres, GCS, BigQuery, Dagster start-up)",
+                        f"{base.seconds:,.2f} s / {job.seconds:,.2f} s = {r:.1f}×", "(information)", None))
+        if job:
+            out.append(("job peak RSS, largest process", f"**{job.rss_mb:,.0f} MB**", f"≤ {TARGET_JOB_RSS_MB:g} MB", job.rss_mb <= TARGET_JOB_RSS_MB))
+            out.append(("job peak RSS, whole process tree (CLI + step processes)", f"{job.tree_mb:,.0f} MB", "(information)", None))
+        if job and big_job:
+            r = big_job.rss_mb / job.rss_mb
+            out.append((f"job peak RSS, {big_job.rows / 1e6:.1f}M-row month / {job.rows / 1e6:.2f}M-row month",
+                        f"{big_job.rss_mb:,.0f} / {job.rss_mb:,.0f} MB = **{r:.2f}**", f"≤ {TARGET_BIG_OVER_SMALL_RSS:.2f}", r <= TARGET_BIG_OVER_SMALL_RSS))
+        return out
+
+    def progress_note(self) -> str:
+        lines = []
+        for size in ("small", "big"):
+            job = self.leg("job", size)
+            if job is None:
+                continue
+            got = job.extra.get("progress") or {}
+            steps = ", ".join(f"{k} {v}" for k, v in sorted(got.items())) or "none"
+            lines.append(f"{job.rows:,}-row job ({job.seconds:,.0f} s): progress lines per step: {steps}")
+        return "\n".join(lines)
+
+    # ---- rendering
+    def rows(self) -> list[list[str]]:
+        out = []
+        for leg in self.legs:
+            idle = leg.key == "idle"
+            out.append([
+                leg.label, "-" if idle else f"{leg.rows:,}", "-" if idle else f"{leg.seconds:,.2f}",
+                "-" if idle else f"{leg.rate:,.0f}",
+                f"{leg.rss_mb:,.0f}", f"{leg.tree_mb:,.0f}", self.ratio(leg), leg.note,
+            ])
+        return out
+
+    def ratio(self, leg: Leg) -> str:
+        if leg.size != "small":
+            return ""
+        pairs = {"parquet": "limit_pyarrow", "postgres": "limit_copy"}
+        if leg.key in pairs and (lim := self.leg(pairs[leg.key])):
+            return f"{leg.seconds / lim.seconds:.2f}× limit"
+        if leg.key == "baseline":
+            parquet, postgres = self.leg("parquet"), self.leg("postgres")
+            if parquet and postgres:
+                return f"{leg.seconds / (parquet.seconds + postgres.seconds):.1f}× ours"
+        return ""
+
+    HEADER = ["leg", "rows", "wall s", "rows/s", "peak RSS MB", "tree RSS MB", "ratio", "note"]
+
+    def text(self) -> str:
+        rows = [self.HEADER, *self.rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADER))]
+        right = {1, 2, 3, 4, 5}
+        lines = []
+        for n, r in enumerate(rows):
+            cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+            lines.append("  ".join(cells).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines.append("")
+        for what, value, target, holds in self.summary():
+            mark = "" if holds is None else ("PASS" if holds else "FAIL")
+            lines.append(f"{mark:4}  {what}: {value.replace('**', '')}  (target {target})")
+        lines.append(self.progress_note())
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        m = self.machine
+        cmd = "python -m benchmarks.benchmark " + " ".join(self.args.argv_echo)
+        table = ["| " + " | ".join(self.HEADER) + " |", "|" + "|".join(["---"] + ["---:"] * 6 + ["---"]) + "|"]
+        table += ["| " + " | ".join(r) + " |" for r in self.rows()]
+        summary = ["| measure | value | target | holds |", "|---|---|---|---|"]
+        for what, value, target, holds in self.summary():
+            summary.append(f"| {what} | {value} | {target} | {'' if holds is None else ('yes' if holds else '**NO**')} |")
+        return f"""# Benchmarks
+
+One yellow month through this pipeline, side by side with the original approach (the course's
+pandas `read_csv` + `to_sql`) and with the limit (a raw `COPY` and a pyarrow read/write of the
+same file), on the embedded local stack. Produced by `benchmarks/benchmark.py`; run it with
+
+```bash
+bash scripts/benchmark.sh                  # from a clean clone: venv, a temporary local stack, the full run
+bash scripts/benchmark.sh --quick          # baseline on a {QUICK_BASELINE_ROWS:,}-row slice, extrapolated (~1 min less)
+bash scripts/benchmark.sh --write docs/BENCHMARKS.md   # regenerate this file
+python -m benchmarks.benchmark --help     # in a shell configured by `eval "$(taxi-stack env)"`
+```
+
+The months are synthetic, in the real file format (`taxi_assets.localstack.sample.write_month`: CRLF, `.80`
+decimals, the empty-VendorID tail block, about 10% `passenger_count = 0`, trips from other months),
+one of {self.args.rows:,} rows (the size of yellow 2021-01) and one of {self.args.big_rows:,} rows
+(the size of yellow 2019-01) to show that memory does not grow with the month.
+
+## Run of {self.started}
+
+`{cmd}` — {self.total_seconds / 60:,.1f} min in all; load average {self.load_before[0]:.2f} before,
+{self.load_after[0]:.2f} after (other work shared the machine).
+
+Machine:
+
+- CPU: {m['cpu']}
+- RAM: {m['ram']}
+- OS: {m['os']}
+- Python: {m['python']}
+- Database: {m['postgres']}
+- Packages: {m['packages']}
+
+{chr(10).join(table)}
+
+{chr(10).join(summary)}
+
+{self.progress_note()}
+
+## How to read it
+
+- **wall s** is measured around the work in a child process of its own (interpreter start and
+  imports excluded), except for `job`, which is the whole `dagster job execute` command (Dagster
+  start-up, run storage in Postgres, the steps in one process (in_process_executor), download from a `file://` source with
+  its gzip validation, parquet, Postgres, GCS, BigQuery). The limit legs and our two core legs run
+  `--repeat {self.args.repeat}` times, interleaved; the best run counts and `note` lists them all.
+- **rows** is what the leg handled: the source rows for reading legs, the rows loaded for
+  Postgres and BigQuery (yellow rows with `passenger_count = 0` are dropped by the cleaning).
+- **peak RSS MB** is the largest peak resident set (`VmHWM` in `/proc/PID/status`: the kernel's
+  high-water mark since the process's exec) of the leg's process or any of its descendants
+  (read every 50 ms, and by the leg itself at its end); **tree RSS MB** the largest sum of RSS
+  over the leg's process tree, sampled every 50 ms. (Not `ru_maxrss`: a child inherits there
+  the high-water mark of the process it was forked from.) For `job` the first is the run's process
+  (the CLI, which executes every step in-process), the second the sum over it and any process it
+  starts.
+- **limit**: `COPY FROM STDIN (FORMAT csv, FREEZE)` of the decompressed file into a table typed
+  like ours, created in the same transaction (the same conditions as our load), fed by Python's
+  zlib; plus `pyarrow.csv.read_csv` of the whole file (all threads, types inferred) and
+  `pyarrow.parquet.write_table` (zstd). Both hold nothing back: no cleaning, no month swap.
+- **ours**: `transform.write_parquet` (streaming CSV reader, conform + clean per batch, zstd row
+  groups), then `PostgresStore.replace_month` (COPY of Arrow-written CSV into a fresh table,
+  formatted in a background thread while the previous batch is sent, then partition swap under
+  an advisory lock, one transaction), `LakeStore.upload` (fake-gcs-server) and
+  `BigQueryStore.replace_month_from_uri` (bqemulator). The emulators' speed says little about
+  Google's; those two legs are here to show they stream and stay flat in memory.
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.benchmark", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=int, default=SMALL_ROWS, help=f"rows of the main month (default {SMALL_ROWS:,})")
+    p.add_argument("--big-rows", type=int, default=BIG_ROWS,
+                   help=f"rows of the memory month (default {BIG_ROWS:,}); 0 skips it")
+    p.add_argument("--quick", action="store_true",
+                   help="baseline on the first --baseline-rows rows only, extrapolated (labelled)")
+    p.add_argument("--baseline-rows", type=int, default=QUICK_BASELINE_ROWS, help="slice of the baseline with --quick")
+    p.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
+    p.add_argument("--no-job", action="store_true", help="skip the whole-job legs (dagster job execute)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of the limit and our core legs; the best counts (default 3)")
+    p.add_argument("--workdir", type=Path, help="where the months and outputs go (kept; generated months are reused)")
+    p.add_argument("--stack-home", help="start (and keep) the local stack in this folder instead of the environment's")
+    p.add_argument("--write", type=Path, metavar="MARKDOWN", help="also write the results as markdown (docs/BENCHMARKS.md)")
+    p.add_argument("--json", type=Path, help="also write the results as JSON")
+    p.add_argument("--leg", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.argv_echo = [a for a in (argv if argv is not None else sys.argv[1:])]
+    return args
+
+
+def run(args: argparse.Namespace) -> Report:
+    started = time.monotonic()
+    workdir = args.workdir.resolve() if args.workdir else Path(tempfile.mkdtemp(prefix="taxi-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(args, workdir, started)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, workdir: Path, started: float) -> Report:
+    source_root = workdir / "source"
+    small_src = _generate(source_root, SMALL_MONTH, args.rows)
+    big_src = _generate(source_root, BIG_MONTH, args.big_rows) if args.big_rows else None
+    with _stack_env(args.stack_home) as where:
+        _say(f"measuring on {where}")
+        suffix = uuid.uuid4().hex[:8]
+        common = {
+            "pg_url": os.environ["TAXI_POSTGRES_URL"],
+            "schema": f"bench_{suffix}",
+            "prefix": f"bench_{suffix}",
+            "dataset": f"bench_{suffix}",
+        }
+        report = Report([], args, machine(), dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), os.getloadavg())
+        import psycopg
+
+        with psycopg.connect(common["pg_url"], autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{common["schema"]}"')
+        try:
+            _measure(report, args, workdir, common, small_src, big_src, source_root)
+        finally:
+            _cleanup(common["schema"], common["prefix"], common["dataset"])
+        report.load_after = os.getloadavg()
+    report.total_seconds = time.monotonic() - started
+    return report
+
+
+def _measure(report: Report, args, workdir: Path, common: dict, small_src: Path, big_src: Path | None, source_root: Path) -> None:
+    def measure(key: str, label: str, size: str, spec: dict, note: str = "") -> Leg:
+        _say(f"leg {label} ({size}) ...")
+        result, rss, tree = run_child({**common, **spec, "leg": key, "size": size}, workdir)
+        leg = Leg(key, label, size, rows=result["rows"], seconds=result["seconds"], runs=[result["seconds"]],
+                  rss_mb=rss, tree_mb=tree, note=note, extra=result)
+        _say(f"    {leg.seconds:,.2f} s, {leg.rows:,} rows, peak RSS {rss:,.0f} MB (tree {tree:,.0f} MB)")
+        return leg
+
+    def best_of(legs: list[Leg]) -> Leg:
+        best = min(legs, key=lambda g: g.seconds)
+        best.runs = [g.seconds for g in legs]
+        best.rss_mb = max(g.rss_mb for g in legs)
+        best.tree_mb = max(g.tree_mb for g in legs)
+        if len(legs) > 1:
+            best.note = (best.note + "; " if best.note else "") + "best of " + " / ".join(f"{s:.2f}" for s in best.runs)
+        return best
+
+    month = SMALL_MONTH.isoformat()
+    pq_small = str(workdir / "ours_small.parquet")
+    report.legs.append(measure("idle", "floor: a process that only imports taxi_assets", "small", {},
+                               note="RSS every leg starts from"))
+    # baseline
+    if not args.no_baseline:
+        if args.quick and args.baseline_rows < args.rows:
+            leg = measure("baseline", "baseline: pandas read_csv + to_sql", "small",
+                          {"src": str(small_src), "limit_rows": args.baseline_rows})
+            sliced = leg.rows
+            leg.seconds = leg.seconds * args.rows / sliced
+            leg.rows = args.rows
+            leg.note = f"EXTRAPOLATED from {sliced:,} rows (--quick)"
+        else:
+            leg = measure("baseline", "baseline: pandas read_csv + to_sql", "small", {"src": str(small_src)})
+        report.legs.append(leg)
+    # the limit and our core legs, interleaved, best of --repeat
+    runs: dict[str, list[Leg]] = {k: [] for k in ("limit_copy", "limit_pyarrow", "parquet", "postgres")}
+    for _ in range(max(args.repeat, 1)):
+        runs["limit_copy"].append(measure("limit_copy", "limit: raw COPY FROM STDIN", "small", {"src": str(small_src)}))
+        runs["limit_pyarrow"].append(measure("limit_pyarrow", "limit: pyarrow read_csv + write parquet", "small",
+                                             {"src": str(small_src), "dest": str(workdir / "limit.parquet")}))
+        runs["parquet"].append(measure("parquet", "ours: raw → cleaned parquet", "small",
+                                       {"src": str(small_src), "dest": pq_small, "month": month}))
+        runs["postgres"].append(measure("postgres", "ours: parquet → Postgres (month replace)", "small",
+                                        {"parquet": pq_small, "month": month}))
+    for key in runs:
+        report.legs.append(best_of(runs[key]))
+    report.legs.append(measure("gcs", "ours: parquet → GCS (emulator)", "small", {"parquet": pq_small, "month": month}))
+    report.legs.append(measure("bigquery", "ours: GCS → BigQuery (emulator)", "small", {"month": month}))
+    if not args.no_job:
+        report.legs.append(measure("job", "ours: whole yellow_taxi_job (dagster job execute)", "small", {
+            "month": month, "rows": args.rows, "source_root": str(source_root),
+            "data_dir": str(workdir / "data"), "job_log": str(workdir / "job-small.log")}))
+    if big_src is not None:
+        big = BIG_MONTH.isoformat()
+        pq_big = str(workdir / "ours_big.parquet")
+        n = f"{args.big_rows / 1e6:.1f}M-row month"
+        report.legs.append(measure("parquet", f"ours: raw → cleaned parquet, {n}", "big",
+                                   {"src": str(big_src), "dest": pq_big, "month": big}))
+        report.legs.append(measure("postgres", f"ours: parquet → Postgres, {n}", "big", {"parquet": pq_big, "month": big}))
+        if not args.no_job:
+            report.legs.append(measure("job", f"ours: whole yellow_taxi_job, {n}", "big", {
+                "month": big, "rows": args.big_rows, "source_root": str(source_root),
+                "data_dir": str(workdir / "data"), "job_log": str(workdir / "job-big.log")}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.leg:
+        return run_leg_in_child(args.leg)
+    report = run(args)
+    print(report.text())
+    if args.write:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(report.markdown())
+        _say(f"wrote {args.write}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "machine": report.machine,
+            "legs": [dataclasses.asdict(leg) for leg in report.legs],
+            "summary": [dict(zip(("what", "value", "target", "holds"), s)) for s in report.summary()],
+        }, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""The errors the core raises. Each message names the taxi type and month (or the variable) and the
+problem, so that it can be shown to a user as it is."""
+
+
+class TaxiFileError(ValueError):
+    """A source file that cannot be loaded; the message names taxi type, month and problem."""
+
+
+class SourceFileMissing(TaxiFileError):
+    """The source has no file for that month (HTTP 404/410): retrying does not help."""
+
+
+class DownloadFailed(RuntimeError):
+    """A transient failure (5xx, timeout, reset): worth retrying later."""
+
+
+class ConfigError(ValueError):
+    """A configuration variable with a value that cannot work; the message names the variable."""

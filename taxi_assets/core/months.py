@@ -1,0 +1,21 @@
+"""Months: the first day of the month stands for a month (a partition key, a source file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def partition_month(partition_key: str) -> dt.date:
+    """`2021-01-01` -> date(2021, 1, 1); anything else is a clear error."""
+    try:
+        month = dt.date.fromisoformat(partition_key)
+    except ValueError:
+        raise ValueError(f"partition key {partition_key!r} is not a date (expected the first day of a month, 2021-01-01)") from None
+    if month.day != 1:
+        raise ValueError(f"partition key {partition_key!r} is not the first day of a month")
+    return month
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)

@@ -1,0 +1,230 @@
+"""The download site: URL template, streamed downloads, validation of what arrived.
+
+One attempt per call: a transient failure (5xx, 408/425/429, timeout, reset, a body cut short)
+raises `DownloadFailed`, and the caller's retry layer (the asset's Dagster `RetryPolicy`, with
+backoff and jitter) tries again; a 404/410 raises `SourceFileMissing` and anything else that
+cannot be fixed by retrying (an HTML page, a truncated gzip, a 4xx) a `TaxiFileError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import errno
+import shutil
+import string
+import time
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import requests
+
+from taxi_assets.core.config import DTC_URL_TEMPLATE, DTC_ZONES_URL
+from taxi_assets.core.errors import DownloadFailed, SourceFileMissing, TaxiFileError
+from taxi_assets.core.formats import sniff_format
+from taxi_assets.core.progress import Progress
+from taxi_assets.core.redaction import redact
+
+CHUNK = 1 << 20
+
+
+@dataclasses.dataclass
+class Download:
+    url: str
+    path: Path
+    bytes: int
+    etag: str | None = None
+    last_modified: str | None = None
+    seconds: float = 0.0
+    not_modified: bool = False  # the source confirmed the copy we hold is current (HTTP 304)
+
+
+def _file_validators(path: Path) -> tuple[str, str]:
+    st = path.stat()
+    return f'"{st.st_size:x}-{st.st_mtime_ns:x}"', time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(st.st_mtime))
+
+
+TEMPLATE_FIELDS = {"taxi", "year", "month"}
+
+
+def check_url_template(template: str) -> str:
+    """A template without {taxi}, {year} and {month} would load one file into every partition."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as e:
+        raise ValueError(f"source URL template {redact(template)!r} is malformed: {e}") from e
+    if fields != TEMPLATE_FIELDS:
+        raise ValueError(
+            f"source URL template {redact(template)!r} must use exactly {{taxi}}, {{year}} and {{month}} "
+            f"(found {sorted(fields)})"
+        )
+    return template
+
+
+def _retryable_status(code: int) -> bool:
+    return code >= 500 or code in (408, 425, 429)
+
+
+@dataclasses.dataclass
+class Source:
+    """Where monthly trip files come from.
+
+    `url_template` takes `{taxi}`, `{year}` and `{month}` (two digits); http(s):// and file://
+    both work. Every request has a timeout of `timeout_seconds` (connect and each read).
+    """
+
+    url_template: str = DTC_URL_TEMPLATE
+    zones_url: str = DTC_ZONES_URL
+    timeout_seconds: float = 60.0
+    session: requests.Session = dataclasses.field(default_factory=requests.Session, repr=False)
+
+    def url_for(self, taxi: str, month: dt.date, template: str | None = None) -> str:
+        template = check_url_template(template or self.url_template)
+        return template.format(taxi=taxi, year=f"{month:%Y}", month=f"{month:%m}")
+
+    def fetch(
+        self,
+        url: str,
+        dest: Path,
+        label: str,
+        log: Callable[[str], None] | None = None,
+        known: dict | None = None,
+    ) -> Download:
+        """Stream `url` into `dest` (a temporary path the caller owns) and validate it.
+
+        `known` holds the validators (etag, last_modified, bytes) of the copy already kept: when
+        the source says it is unchanged (HTTP 304 to a conditional GET; same size and mtime for
+        file://), nothing is downloaded and the result has `not_modified=True`.
+
+        Raises SourceFileMissing (404), DownloadFailed (transient: worth another attempt) or
+        TaxiFileError (what arrived is not a readable file). `dest` is left incomplete on error:
+        the caller must not move it into place.
+        """
+        t0 = time.monotonic()
+        try:
+            result = self._fetch(url, dest, label, log, known or {})
+            if not result.not_modified:
+                validate_download(dest, label, log)
+        except OSError as e:
+            if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT):  # not worth retrying
+                raise TaxiFileError(f"{label}: no space left on the device while downloading to {dest}") from e
+            raise
+        result.seconds = time.monotonic() - t0
+        return result
+
+    def _fetch(self, url: str, dest: Path, label: str, log: Callable[[str], None] | None, known: dict) -> Download:
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme != "file":
+            return self._fetch_http(url, dest, label, log, known)
+        src = Path(urllib.request.url2pathname(parsed.path))
+        if not src.exists():
+            raise SourceFileMissing(f"{label}: no such file at the source: {redact(url)}")
+        etag, last_modified = _file_validators(src)
+        if known.get("etag") == etag:
+            return Download(url, dest, src.stat().st_size, etag, last_modified, not_modified=True)
+        shutil.copyfile(src, dest)
+        return Download(url, dest, dest.stat().st_size, etag, last_modified)
+
+    def exists(self, url: str, label: str) -> bool:
+        """Does the source have this file yet? 404/410 -> False; other failures raise DownloadFailed."""
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme == "file":
+            return Path(urllib.request.url2pathname(parsed.path)).is_file()
+        try:
+            r = self.session.head(url, allow_redirects=True, timeout=self.timeout_seconds)
+            if r.status_code in (405, 403, 501):  # HEAD not allowed: ask for the first byte instead
+                with self.session.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=self.timeout_seconds) as g:
+                    r = g
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise DownloadFailed(f"{label}: probing the source failed: {type(e).__name__}") from e
+        if r.status_code in (404, 410):
+            return False
+        if r.status_code < 400:
+            return True
+        raise DownloadFailed(f"{label}: probing the source answered HTTP {r.status_code} ({redact(url)})")
+
+    def _fetch_http(
+        self, url: str, dest: Path, label: str, log: Callable[[str], None] | None, known: dict
+    ) -> Download:
+        headers = {}
+        if known.get("etag"):
+            headers["If-None-Match"] = str(known["etag"])
+        if known.get("last_modified"):
+            headers["If-Modified-Since"] = str(known["last_modified"])
+        try:
+            with self.session.get(url, stream=True, timeout=self.timeout_seconds, headers=headers) as r:
+                if r.status_code == 304:
+                    return Download(url, dest, int(known.get("bytes") or 0), known.get("etag") or None,
+                                    known.get("last_modified") or None, not_modified=True)
+                if r.status_code in (404, 410):
+                    raise SourceFileMissing(f"{label}: the source has no file for this month (HTTP {r.status_code} from {redact(url)})")
+                if _retryable_status(r.status_code):
+                    raise DownloadFailed(f"{label}: the source answered HTTP {r.status_code} ({redact(url)})")
+                if r.status_code >= 400:
+                    raise TaxiFileError(f"{label}: the source refused the download (HTTP {r.status_code} from {redact(url)})")
+                expected = r.headers.get("Content-Length")
+                nbytes = 0
+                progress = Progress(f"{label} download", log)
+                with open(dest, "wb") as f:
+                    for chunk in r.raw.stream(CHUNK, decode_content=False):
+                        f.write(chunk)
+                        nbytes += len(chunk)
+                        progress.tick(0, nbytes)
+                if expected is not None and int(expected) != nbytes:
+                    raise DownloadFailed(f"{label}: the connection closed after {nbytes} of {expected} bytes ({redact(url)})")
+                return Download(url, dest, nbytes, r.headers.get("ETag"), r.headers.get("Last-Modified"))
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
+            raise DownloadFailed(f"{label}: download failed: {type(e).__name__} ({redact(url)})") from e
+        except Exception as e:  # urllib3 protocol errors surface under several names
+            if "IncompleteRead" in type(e).__name__ or "ProtocolError" in type(e).__name__:
+                raise DownloadFailed(f"{label}: download failed: {type(e).__name__} ({redact(url)})") from e
+            raise
+
+
+def validate_download(path: Path, label: str, log: Callable[[str], None] | None = None) -> None:
+    """A download is only kept if it is a whole, readable file of a kind we load."""
+    size = path.stat().st_size
+    if size == 0:
+        raise TaxiFileError(f"{label}: the source sent an empty file (0 bytes)")
+    fmt = sniff_format(path)
+    if fmt == "csv.gz":
+        # decompress to the end: a truncated gzip fails here, not three assets later
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        first = b""
+        progress, checked = Progress(f"{label} gzip check", log), 0
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    checked += len(chunk)
+                    progress.tick(0, checked)
+                    out = d.decompress(chunk)
+                    if len(first) < 512:
+                        first += out[:512]
+                    while d.unused_data:  # concatenated gzip members
+                        rest = d.unused_data
+                        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                        d.decompress(rest)
+            if not d.eof:
+                raise TaxiFileError(f"{label}: the gzip file is truncated ({size} bytes arrived)")
+        except zlib.error as e:
+            raise TaxiFileError(f"{label}: the gzip file is corrupt: {e}") from e
+        _check_text_head(first, label)
+    elif fmt == "parquet":
+        try:
+            pq.ParquetFile(path).metadata
+        except Exception as e:
+            raise TaxiFileError(f"{label}: the parquet file is corrupt or truncated: {e}") from e
+    else:
+        with open(path, "rb") as f:
+            _check_text_head(f.read(512), label)
+
+
+def _check_text_head(head: bytes, label: str) -> None:
+    text = head.lstrip().lower()
+    if text.startswith(b"<!doctype") or text.startswith(b"<html") or text.startswith(b"<"):
+        raise TaxiFileError(f"{label}: the source sent an HTML page, not a data file")
+

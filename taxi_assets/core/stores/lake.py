@@ -1,0 +1,122 @@
+"""The data lake: the cleaned parquet of each month as one object in a GCS bucket.
+
+The client is a google-cloud-storage `Client` (the Dagster layer gets it from dagster-gcp's
+`GCSResource`). With `STORAGE_EMULATOR_HOST` set, it talks to that emulator with anonymous
+credentials; with it unset, to real GCS with Application Default Credentials
+(`GOOGLE_APPLICATION_CREDENTIALS`). Use the store as a context manager: the client is closed after.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from google.cloud import storage
+
+from taxi_assets.core.progress import Progress
+
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+
+
+@dataclasses.dataclass
+class LakeObject:
+    uri: str
+    bytes: int
+    crc32c: str | None
+    md5: str | None
+    generation: int | None
+
+
+def object_uri(bucket: str, prefix: str, name: str) -> str:
+    """`gs://bucket/prefix/name` (no prefix: `gs://bucket/name`)."""
+    prefix = prefix.strip("/")
+    return f"gs://{bucket}/{prefix}/{name}" if prefix else f"gs://{bucket}/{name}"
+
+
+@dataclasses.dataclass
+class LakeStore:
+    """Objects in `gs://{bucket}/{prefix}...`; an upload overwrites the object in place."""
+
+    client: storage.Client
+    bucket: str
+    prefix: str = ""
+
+    def __enter__(self) -> LakeStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+
+    def object_name(self, name: str) -> str:
+        return f"{self.prefix.strip('/')}/{name}" if self.prefix.strip("/") else name
+
+    def uri(self, name: str) -> str:
+        return object_uri(self.bucket, self.prefix, name)
+
+    def upload(self, local: Path, name: str, log: Callable[[str], None] | None = None) -> LakeObject:
+        blob = self.client.bucket(self.bucket).blob(self.object_name(name))
+        # resumable, chunked upload: memory stays flat whatever the file size
+        blob.chunk_size = 16 << 20
+        size = local.stat().st_size
+        with open(local, "rb") as f:
+            blob.upload_from_file(
+                _ProgressReader(f, Progress(f"upload to {self.uri(name)}", log)), size=size, content_type=PARQUET_CONTENT_TYPE
+            )
+        blob.reload()
+        return LakeObject(self.uri(name), blob.size, blob.crc32c, blob.md5_hash, blob.generation)
+
+    def parquet_rows(self, name: str) -> int | None:
+        """The row count in an object's parquet footer (two ranged GETs, not a download); None if absent."""
+        blob = self.client.bucket(self.bucket).get_blob(self.object_name(name))
+        if blob is None:
+            return None
+        with pq.ParquetFile(io.BufferedReader(_BlobFile(blob), buffer_size=64 << 10)) as pf:
+            return pf.metadata.num_rows
+
+
+class _ProgressReader:
+    """A file object that reports bytes read (the upload's progress) at a steady cadence."""
+
+    def __init__(self, f, progress: Progress):
+        self._f, self._progress, self._read = f, progress, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._read += len(data)
+        self._progress.tick(0, self._read)
+        return data
+
+    def __getattr__(self, name: str):  # tell, seek, name, ... from the real file
+        return getattr(self._f, name)
+
+
+class _BlobFile(io.RawIOBase):
+    """A GCS object as a seekable read-only file: ranged GETs, so a parquet footer costs two requests."""
+
+    def __init__(self, blob):
+        self.blob, self.pos, self.size = blob, 0, blob.size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = {0: offset, 1: self.pos + offset, 2: self.size + offset}[whence]
+        return self.pos
+
+    def readinto(self, b) -> int:
+        n = min(len(b), self.size - self.pos)
+        if n <= 0:
+            return 0
+        data = self.blob.download_as_bytes(start=self.pos, end=self.pos + n - 1)
+        b[: len(data)] = data
+        self.pos += len(data)
+        return len(data)

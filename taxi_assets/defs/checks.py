@@ -1,0 +1,277 @@
+"""Asset checks for every month of a taxi type: row counts reconcile across the stores, and the
+cleaned month is measured for the known kinds of bad data (rules: `taxi_assets.core.quality`).
+
+    build_trip_checks(taxi, assets, partitions_def) -> the checks of one type
+
+Every check is partitioned like the assets: it runs for the month being materialized
+(`context.partition_key`), in the same run, after its asset, and reads the stores themselves, not
+only what the asset said about itself.
+
+Reconciliation (severity ERROR; exact: any difference fails), the documented drop being the only
+one allowed:
+
+    raw rows                       = rows_in                      (counted again from the raw file)
+    parquet rows                   = rows_in - rows_dropped_zero_passengers
+    Postgres rows = GCS object rows = BigQuery rows = parquet rows
+
+- `cleaned_parquet` `rows_reconcile_with_raw`: the raw file is read again (the passenger column
+  only, or the parquet footer) to count its rows and its zero-passenger rows; the cleaned parquet's
+  row count must be the difference, and the materialization metadata must agree when present.
+- `postgres_table`, `gcs_object`, `bigquery_table` `rows_reconcile_with_parquet`: the month's count
+  in Postgres, the row count in the GCS object's parquet footer (two ranged GETs, not a download),
+  the month's count in BigQuery -- each equal to the parquet's.
+- `cleaned_parquet` `schema_contract`: the parquet has exactly the type's Arrow schema, and a sample
+  of its first rows is a valid `cleaned_frame_type(taxi)` (a dagster-pandas DataFrame type).
+- `cleaned_parquet` quality checks, one per rule that applies (`core.quality.quality_rules`).
+
+None of the checks is blocking by default (`blocking=True` makes the cleaned_parquet checks stop
+the loads of a month that fails with severity ERROR).
+"""
+
+
+import datetime as dt
+import warnings
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
+
+from taxi_assets.core.formats import parquet_batches, parquet_rows
+from taxi_assets.core.months import partition_month
+from taxi_assets.core.quality import ERROR, PASS, measure_quality, quality_rules, raw_counts
+from taxi_assets.core.tables import SOURCE_MONTH, Role, TaxiType
+from taxi_assets.defs.metadata import records_table
+from taxi_assets.defs.resources import BigQueryResource, FileStoreResource, LakeResource, PostgresResource
+from taxi_assets.defs.trip_assets import TripAssets
+
+SAMPLE_ROWS = 1_000  # rows of the typed dagster-pandas sample
+SEVERITY = {ERROR: dg.AssetCheckSeverity.ERROR}
+
+
+def cleaned_frame_type(taxi: TaxiType) -> dg.DagsterType:
+    """The cleaned frame of one taxi type as a dagster-pandas DataFrame type.
+
+    Frames are made with `to_frame` (nullable integers as pandas `Int64`, timestamps and dates
+    as datetime64): use it for any sample of a cleaned month that is handled as a DataFrame.
+    """
+    # dagster-pandas' DataFrame types are Beta: they type-check the sample the schema check reports on
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        return _frame_type(taxi)
+
+
+def _frame_type(taxi: TaxiType) -> dg.DagsterType:
+    cols = []
+    for c in taxi.all_columns:
+        required = c.has(Role.PICKUP_TIME) or c.name == SOURCE_MONTH
+        if c.kind == "int":
+            cols.append(PandasColumn.integer_column(c.name, ignore_missing_vals=True))
+        elif c.kind == "float":
+            cols.append(PandasColumn.float_column(c.name, ignore_missing_vals=True))
+        elif c.kind in ("timestamp", "date"):
+            cols.append(PandasColumn.datetime_column(c.name, non_nullable=required, ignore_missing_vals=not required))
+        else:
+            cols.append(PandasColumn.string_column(c.name, ignore_missing_vals=True))
+    return create_dagster_pandas_dataframe_type(
+        name=f"Cleaned{taxi.name.capitalize()}TripsFrame",
+        description=f"Cleaned {taxi.name} trips: the columns of the {taxi.name} record, typed.",
+        columns=cols,
+    )
+
+
+def to_frame(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+    """Arrow -> pandas the way `cleaned_frame_type` expects (nullable Int64, datetime64[ns])."""
+    ints = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}
+    return table.to_pandas(types_mapper=ints.get, date_as_object=False, coerce_temporal_nanoseconds=True)
+
+
+def _latest_metadata(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> dict:
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return {}
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+def _missing(what: str, month: dt.date, **kw) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{what} for {month:%Y-%m} not found: materialize it first",
+        **kw,
+    )
+
+
+def build_trip_checks(
+    taxi: TaxiType, assets: TripAssets, partitions_def: dg.PartitionsDefinition, blocking: bool = False
+) -> list[dg.AssetChecksDefinition]:
+    """The asset checks of one taxi type (see the module docstring)."""
+    raw_key, parquet_key = assets.raw_file.key, assets.cleaned_parquet.key
+    frame_type = cleaned_frame_type(taxi)
+    part = dict(partitions_def=partitions_def)
+    rules = quality_rules(taxi)
+
+    def parquet_path(context, file_store: FileStoreResource):
+        return file_store.store().path_for(parquet_key.path, context.partition_key)
+
+    # partitioned checks are Preview: they give each month its own check results in the UI
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=dg.PreviewWarning)
+
+        @dg.asset_check(
+            asset=assets.cleaned_parquet,
+            name="rows_reconcile_with_raw",
+            description="Parquet rows = raw rows - zero-passenger rows (where the rule applies), counted again from the raw file.",
+            blocking=blocking,
+            **part,
+        )
+        def rows_reconcile_with_raw(context: dg.AssetCheckExecutionContext, file_store: FileStoreResource) -> dg.AssetCheckResult:
+            month = partition_month(context.partition_key)
+            raw = file_store.store().path_for(raw_key.path, context.partition_key)
+            parquet = parquet_path(context, file_store)
+            if raw is None or parquet is None:
+                return _missing("the raw file" if raw is None else "the cleaned parquet", month)
+            raw_rows, raw_zeros = raw_counts(raw, taxi, taxi.file_label(month))
+            expected = raw_rows - raw_zeros
+            got = parquet_rows(parquet)
+            meta = _latest_metadata(context, parquet_key)
+            problems = []
+            if got != expected:
+                problems.append(f"parquet has {got} rows, expected {expected} = {raw_rows} raw - {raw_zeros} dropped")
+            if meta and meta.get("rows_in") is not None and meta["rows_in"] != raw_rows:
+                problems.append(f"metadata rows_in = {meta['rows_in']}, the raw file has {raw_rows}")
+            if meta and meta.get("rows_dropped_zero_passengers") is not None and meta["rows_dropped_zero_passengers"] != raw_zeros:
+                problems.append(f"metadata rows_dropped_zero_passengers = {meta['rows_dropped_zero_passengers']}, the raw file has {raw_zeros}")
+            return dg.AssetCheckResult(
+                passed=not problems,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description="; ".join(problems) or f"{got} = {raw_rows} - {raw_zeros}",
+                metadata={"raw_rows": raw_rows, "raw_zero_passenger_rows": raw_zeros, "parquet_rows": got, "difference": got - expected},
+            )
+
+        @dg.asset_check(
+            asset=assets.cleaned_parquet,
+            name="schema_contract",
+            description=f"The parquet schema is the {taxi.name} schema; a sample is a valid {frame_type.display_name} (dagster-pandas).",
+            blocking=blocking,
+            **part,
+        )
+        def schema_contract(context: dg.AssetCheckExecutionContext, file_store: FileStoreResource) -> dg.AssetCheckResult:
+            month = partition_month(context.partition_key)
+            parquet = parquet_path(context, file_store)
+            if parquet is None:
+                return _missing("the cleaned parquet", month)
+            found_schema = pq.read_schema(parquet)
+            problems = []
+            if not found_schema.equals(taxi.arrow_schema, check_metadata=False):
+                problems.append(f"schema differs: expected {taxi.arrow_schema.names} typed, found {found_schema}")
+            sample = next(parquet_batches(parquet, batch_rows=SAMPLE_ROWS), None)
+            if sample is not None and not problems:
+                try:
+                    frame = to_frame(sample)
+                except (pa.ArrowInvalid, OverflowError) as e:  # a timestamp beyond pandas' ns range (year 2262+)
+                    sample = sample.slice(0, 0)
+                    problems.append(f"sample cannot be typed as a DataFrame: {e}")
+                    frame = to_frame(sample)
+                typed = dg.check_dagster_type(frame_type, frame)
+                if not typed.success:
+                    problems.append(f"sample is not a valid {frame_type.display_name}: {typed.description}")
+                months = set(frame[SOURCE_MONTH].dt.date.unique())
+                if len(frame) and months != {month}:
+                    problems.append(f"source_month values {sorted(map(str, months))}, expected {month}")
+            return dg.AssetCheckResult(
+                passed=not problems,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description="; ".join(problems) or "schema and typed sample as expected",
+                metadata={"sample_rows": 0 if sample is None else sample.num_rows, "columns": len(found_schema)},
+            )
+
+        @dg.multi_asset_check(
+            name=f"{taxi.name}_cleaned_parquet_quality",
+            specs=[
+                dg.AssetCheckSpec(r.name, asset=parquet_key, description=r.description, blocking=blocking, **part)
+                for r in rules
+            ],
+        )
+        def quality(context: dg.AssetCheckExecutionContext, file_store: FileStoreResource) -> Iterator[dg.AssetCheckResult]:
+            month = partition_month(context.partition_key)
+            parquet = parquet_path(context, file_store)
+            if parquet is None:
+                for r in rules:
+                    yield _missing("the cleaned parquet", month, asset_key=parquet_key, check_name=r.name)
+                return
+            q = measure_quality(parquet, taxi, month)
+            for r in rules:
+                n = q.flagged[r.name]
+                grade, share = r.grade(n, q.rows)
+                meta = {
+                    "rows": q.rows,
+                    "flagged_rows": n,
+                    "share": round(share, 6),
+                    "pass_max_share": r.pass_max,
+                    "error_above_share": r.error_above,
+                }
+                if q.examples[r.name]:
+                    meta["examples"] = records_table(q.examples[r.name])
+                if r.name == "known_zone_ids":
+                    meta["null_zone_ids"] = q.null_zone_ids
+                yield dg.AssetCheckResult(
+                    asset_key=parquet_key,
+                    check_name=r.name,
+                    passed=grade == PASS,
+                    severity=SEVERITY.get(grade, dg.AssetCheckSeverity.WARN),
+                    description=(
+                        f"{n} of {q.rows} rows ({share:.3%}) flagged"
+                        + ("" if grade == PASS else f": {grade} (passes up to {r.pass_max:.2%}, ERROR above {r.error_above:.2%})")
+                    ),
+                    metadata=meta,
+                )
+
+        def reconcile(what: str, asset: dg.AssetsDefinition, count: Callable[..., int | None]):
+            @dg.asset_check(
+                asset=asset,
+                name="rows_reconcile_with_parquet",
+                description=f"The month's rows in {what} = the cleaned parquet's rows.",
+                **part,
+            )
+            def _check(context: dg.AssetCheckExecutionContext, file_store: FileStoreResource, postgres: PostgresResource,
+                       lake: LakeResource, bigquery: BigQueryResource) -> dg.AssetCheckResult:
+                month = partition_month(context.partition_key)
+                parquet = parquet_path(context, file_store)
+                if parquet is None:
+                    return _missing("the cleaned parquet", month)
+                expected = parquet_rows(parquet)
+                got = count(month, context=context, postgres=postgres, lake=lake, bigquery=bigquery)
+                if got is None:
+                    return _missing(what, month)
+                return dg.AssetCheckResult(
+                    passed=got == expected,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    description=f"{what}: {got} rows, parquet: {expected} rows",
+                    metadata={"rows": got, "parquet_rows": expected, "difference": got - expected},
+                )
+
+            return _check
+
+        def postgres_rows(month: dt.date, context: dg.AssetCheckExecutionContext, postgres: PostgresResource, **_) -> int:
+            # the schema the month was loaded into (a run may override TAXI_POSTGRES_SCHEMA)
+            table_name = str(_latest_metadata(context, assets.postgres_table.key).get("dagster/table_name", ""))
+            schema = table_name.rsplit(".", 1)[0] if "." in table_name else None
+            return postgres.store(schema).count_month(taxi.table, month)
+
+        def lake_rows(month: dt.date, lake: LakeResource, **_) -> int | None:
+            with lake.store() as store:
+                return store.parquet_rows(taxi.lake_object(month))
+
+        return [
+            rows_reconcile_with_raw,
+            schema_contract,
+            quality,
+            reconcile("Postgres", assets.postgres_table, postgres_rows),
+            reconcile("the GCS object", assets.gcs_object, lake_rows),
+            reconcile("BigQuery", assets.bigquery_table, lambda m, bigquery, **_: bigquery.store().count_month(taxi.table, m)),
+        ]

@@ -1,0 +1,137 @@
+"""Resources and the IO manager: thin Dagster wrappers around the core's clients, configured from
+the environment (`taxi_assets.core.config` lists every variable).
+
+| key               | resource                  | core client                 |
+| ----------------- | ------------------------- | --------------------------- |
+| `source`          | `SourceResource`          | `core.source.Source`        |
+| `file_store`      | `FileStoreResource`       | `core.stores.files.FileStore` |
+| `file_io_manager` | `FileIOManager`           | (files of raw_file and cleaned_parquet) |
+| `postgres`        | `PostgresResource`        | `core.stores.postgres.PostgresStore` |
+| `lake`            | `LakeResource` (dagster-gcp's `GCSResource` + bucket) | `core.stores.lake.LakeStore` |
+| `bigquery`        | `BigQueryResource`        | `core.stores.bigquery.BigQueryStore` |
+
+A variable that is set becomes a `dg.EnvVar`, resolved when a run starts, so secrets (the
+Postgres password, credentials in a source URL) never appear in the UI.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_gcp import GCSResource
+
+from taxi_assets.core.config import DTC_URL_TEMPLATE, DTC_ZONES_URL, Settings
+from taxi_assets.core.source import Source
+from taxi_assets.core.stores.bigquery import BigQueryStore
+from taxi_assets.core.stores.files import FileStore
+from taxi_assets.core.stores.lake import LakeStore, object_uri
+from taxi_assets.core.stores.postgres import PostgresStore
+
+
+class SourceResource(dg.ConfigurableResource):
+    """Where the monthly trip files and the zone lookup come from (http(s):// or file://)."""
+
+    url_template: str = DTC_URL_TEMPLATE
+    zones_url: str = DTC_ZONES_URL
+    timeout_seconds: float = 60.0
+
+    def client(self, url_template: str | None = None) -> Source:
+        return Source(url_template or self.url_template, self.zones_url, self.timeout_seconds)
+
+
+class FileStoreResource(dg.ConfigurableResource):
+    """The folder of raw and cleaned files (`TAXI_DATA_DIR`)."""
+
+    base_dir: str
+
+    def store(self) -> FileStore:
+        return FileStore(self.base_dir)
+
+
+class FileIOManager(dg.ConfigurableIOManager):
+    """Stores the `Path` an asset returns in the file store (one atomic rename); hands downstream
+    assets the final `Path`. Configured with the file store's folder, not with the resource
+    itself: a nested resource makes Dagster 1.13 warn of its own deprecated API at every run."""
+
+    base_dir: str
+
+    def store(self) -> FileStore:
+        return FileStore(self.base_dir)
+
+    def handle_output(self, context: dg.OutputContext, obj: Path) -> None:
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        final = self.store().place(Path(obj), context.asset_key.path, partition)
+        context.add_output_metadata({"path": dg.MetadataValue.path(str(final))})
+
+    def load_input(self, context: dg.InputContext) -> Path:
+        key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        store = self.store()
+        path = store.path_for(key.path, partition)
+        if path is None:
+            raise FileNotFoundError(
+                f"{key.to_user_string()} has no file for partition {partition or '(unpartitioned)'} in "
+                f"{store.dir_for(key.path)}: materialize it first"
+            )
+        return path
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """The trip database (`TAXI_POSTGRES_URL`, a secret); tables in `db_schema`."""
+
+    url: str
+    db_schema: str = "public"
+    lock_timeout_seconds: float = 120.0
+
+    def store(self, db_schema: str | None = None) -> PostgresStore:
+        return PostgresStore(self.url, db_schema or self.db_schema, self.lock_timeout_seconds)
+
+
+class LakeResource(GCSResource):
+    """The lake bucket: dagster-gcp's `GCSResource` (its `project` and `get_client()`) plus the
+    bucket and prefix. Use `with lake.store() as s:` (the client is closed after)."""
+
+    bucket: str
+    prefix: str = ""
+
+    def store(self) -> LakeStore:
+        return LakeStore(self.get_client(), self.bucket, self.prefix)
+
+    def uri(self, name: str) -> str:
+        return object_uri(self.bucket, self.prefix, name)
+
+
+class BigQueryResource(dg.ConfigurableResource):
+    """The warehouse dataset (`TAXI_BQ_PROJECT`.`TAXI_BQ_DATASET`)."""
+
+    project: str
+    dataset: str
+    location: str = "US"
+
+    def store(self) -> BigQueryStore:
+        return BigQueryStore(self.project, self.dataset, self.location)
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    def env(name: str, fallback: str | None = None) -> str | dg.EnvVar:
+        """An EnvVar when the variable is set (resolved at run time), else its default."""
+        if settings.is_set(name):
+            return dg.EnvVar(name)
+        value = fallback if fallback is not None else settings.get(name)
+        return value if value is not None else dg.EnvVar(name)  # required: a clear error at run start
+
+    gcp_project = "TAXI_GCP_PROJECT" if settings.is_set("TAXI_GCP_PROJECT") else "TAXI_BQ_PROJECT"
+    data_dir = env("TAXI_DATA_DIR", settings.data_dir)
+    return {
+        "source": SourceResource(
+            url_template=env("TAXI_SOURCE_URL", settings.url_template),
+            zones_url=env("TAXI_ZONES_URL", settings.zones_url),
+        ),
+        "file_store": FileStoreResource(base_dir=data_dir),
+        "file_io_manager": FileIOManager(base_dir=data_dir),
+        "postgres": PostgresResource(url=env("TAXI_POSTGRES_URL"), db_schema=env("TAXI_POSTGRES_SCHEMA")),
+        "lake": LakeResource(project=dg.EnvVar(gcp_project), bucket=env("TAXI_GCS_BUCKET"), prefix=env("TAXI_GCS_PREFIX")),
+        "bigquery": BigQueryResource(
+            project=env("TAXI_BQ_PROJECT"), dataset=env("TAXI_BQ_DATASET"), location=env("TAXI_BQ_LOCATION")
+        ),
+    }

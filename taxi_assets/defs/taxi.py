@@ -1,0 +1,43 @@
+"""One taxi type in one place: `build_taxi_defs(taxi)` returns its whole `dg.Definitions`.
+
+The five assets, their asset checks, the monthly job, the monthly schedule and the new-file
+sensor of one `TaxiType` record, all on the shared monthly partitions. The resources they use
+(and the zone lookup, the failure alert, the automation sensor) are in `taxi_assets.defs.shared`;
+`taxi_assets.definitions` merges both.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from taxi_assets.core.config import Settings, load_settings
+from taxi_assets.core.tables import TaxiType
+from taxi_assets.defs.checks import build_trip_checks
+from taxi_assets.defs.partitions import monthly_partitions
+from taxi_assets.defs.schedules import build_taxi_schedule
+from taxi_assets.defs.sensors import build_new_file_sensor
+from taxi_assets.defs.trip_assets import build_trip_assets
+
+
+def taxi_job_name(taxi: TaxiType) -> str:
+    return f"{taxi.name}_taxi_job"
+
+
+def build_taxi_defs(taxi: TaxiType, settings: Settings | None = None) -> dg.Definitions:
+    """Assets, checks, job, schedule and new-file sensor of `taxi` (no resources: see `shared`)."""
+    settings = settings or load_settings()
+    partitions = monthly_partitions(settings)
+    assets = build_trip_assets(taxi, partitions)
+    job = dg.define_asset_job(
+        taxi_job_name(taxi),
+        selection=dg.AssetSelection.assets(*assets.all()),
+        description=f"{taxi.description} Download, clean, load to Postgres, the lake and BigQuery, one month per run.",
+        tags={"taxi_type": taxi.name},
+    )
+    return dg.Definitions(
+        assets=assets.all(),
+        asset_checks=build_trip_checks(taxi, assets, partitions),
+        jobs=[job],
+        schedules=[build_taxi_schedule(taxi, job, partitions, settings)],
+        sensors=[build_new_file_sensor(taxi, job, assets.raw_file, partitions, settings.sensor_interval_seconds)],
+    )

@@ -1,0 +1,274 @@
+"""The five assets of one taxi type, made by one factory from the type's record.
+
+    raw_file -> cleaned_parquet -> postgres_table
+                               \\-> gcs_object -> bigquery_table
+
+Each asset names what it produces and hands the work to a core client (through a resource) or to
+the transform; all share the monthly partitions, so a backfill of a range of months is one action.
+"""
+
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from taxi_assets.core.errors import TaxiFileError
+from taxi_assets.core.formats import parquet_batches, parquet_rows, sniff_format
+from taxi_assets.core.months import partition_month
+from taxi_assets.core.redaction import redact
+from taxi_assets.core.tables import BIGQUERY_TABLE, CLEANED_PARQUET, GCS_OBJECT, POSTGRES_TABLE, RAW_FILE, TaxiType
+from taxi_assets.core.transform import write_parquet
+from taxi_assets.defs.automation import FOLLOW_UPSTREAM
+from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent
+from taxi_assets.defs.metadata import column_schema, preview
+from taxi_assets.defs.resources import (
+    BigQueryResource,
+    FileStoreResource,
+    LakeResource,
+    PostgresResource,
+    SourceResource,
+)
+
+# the kept raw file's suffix, from its content (never the URL's shape)
+SUFFIXES = {"csv.gz": ".csv.gz", "csv": ".csv", "parquet": ".parquet"}
+
+
+class DownloadConfig(dg.Config):
+    """Per-run settings of the download (defaults come from the environment via the source resource)."""
+
+    url_template: str | None = None  # e.g. a mirror; {taxi}, {year}, {month}
+    force: bool = False  # download even if the source says the kept copy is current
+
+
+class LoadConfig(dg.Config):
+    """Per-run settings of the Postgres load (defaults come from TAXI_POSTGRES_SCHEMA)."""
+
+    db_schema: str | None = None
+    batch_rows: int = 131_072
+
+
+@dataclasses.dataclass(frozen=True)
+class TripAssets:
+    """The five assets of one taxi type, for the checks, the job and the sensor to refer to."""
+
+    raw_file: dg.AssetsDefinition
+    cleaned_parquet: dg.AssetsDefinition
+    postgres_table: dg.AssetsDefinition
+    gcs_object: dg.AssetsDefinition
+    bigquery_table: dg.AssetsDefinition
+
+    def all(self) -> list[dg.AssetsDefinition]:
+        return [self.raw_file, self.cleaned_parquet, self.postgres_table, self.gcs_object, self.bigquery_table]
+
+
+def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -> TripAssets:
+    """raw_file, cleaned_parquet, postgres_table, gcs_object, bigquery_table for `taxi`."""
+
+    def key(name: str) -> dg.AssetKey:
+        return dg.AssetKey([taxi.name, name])
+
+    common = dict(partitions_def=partitions_def, group_name=taxi.name)
+    schema_md = {"dagster/column_schema": column_schema(taxi.all_columns)}
+
+    @dg.asset(
+        key=key(RAW_FILE),
+        description=f"{taxi.description} The month's trip file as downloaded from the source, kept byte for byte "
+        "(csv.gz from the DataTalksClub releases, parquet from the TLC).",
+        kinds={"file"},
+        io_manager_key="file_io_manager",
+        code_version="2",
+        retry_policy=NETWORK_RETRY,
+        **common,
+    )
+    def raw_file(
+        context: dg.AssetExecutionContext, config: DownloadConfig, source: SourceResource, file_store: FileStoreResource
+    ) -> dg.Output[Path]:
+        month = partition_month(context.partition_key)
+        label = taxi.file_label(month)
+        client = source.client(config.url_template)
+        try:
+            url = client.url_for(taxi.name, month)
+        except ValueError as e:
+            raise permanent(e) from e
+        store = file_store.store()
+        kept = store.path_for(context.asset_key.path, context.partition_key)
+        known = None if config.force or kept is None else _kept_validators(context, url, kept)
+        # 404, HTML page, truncated or corrupt file, bad template: retrying won't help. Transient
+        # failures (DownloadFailed: 5xx, timeouts, resets) go to the RetryPolicy.
+        with store.staging("download") as staged:
+            try:
+                got = client.fetch(url, staged, label, log=context.log.info, known=known)
+            except TaxiFileError as e:
+                raise permanent(e) from e
+            if not got.not_modified:
+                staged = staged.rename(staged.with_name(f"{context.partition_key}{SUFFIXES[sniff_format(staged)]}"))
+        if got.not_modified:
+            shutil.rmtree(staged.parent, ignore_errors=True)
+            context.log.info(f"{label}: unchanged at the source, keeping the downloaded copy")
+        return dg.Output(
+            kept if got.not_modified else staged,
+            metadata={
+                "source_url": dg.MetadataValue.url(redact(url)),
+                "bytes": got.bytes,
+                "etag": got.etag or "",
+                "last_modified": got.last_modified or "",
+                "downloaded": not got.not_modified,
+                "attempt": context.retry_number + 1,
+                "seconds": round(got.seconds, 3),
+            },
+        )
+
+    @dg.asset(
+        key=key(CLEANED_PARQUET),
+        ins={"raw_file": dg.AssetIn(raw_file.key)},
+        description=(
+            f"The {taxi.name} trips of the month, typed and cleaned, as parquet: snake_case columns, a "
+            "`source_month` column"
+            + (", rows with passenger_count = 0 dropped (counted in metadata)." if taxi.drop_zero_passengers else ".")
+        ),
+        kinds={"parquet"},
+        io_manager_key="file_io_manager",
+        code_version="1",
+        metadata=schema_md,
+        **common,
+    )
+    def cleaned_parquet(
+        context: dg.AssetExecutionContext, raw_file: Path, file_store: FileStoreResource
+    ) -> dg.Output[Path]:
+        month = partition_month(context.partition_key)
+        with file_store.store().staging(f"{taxi.name}_tripdata_{month:%Y-%m}.parquet") as staged:
+            try:
+                stats = write_parquet(raw_file, staged, taxi, month, log=context.log.info)
+            except TaxiFileError as e:
+                raise permanent(e) from e
+            finally:
+                pa.default_memory_pool().release_unused()  # steps share a process (in_process_executor)
+        if stats.unknown_columns:
+            context.log.warning(f"{taxi.file_label(month)}: columns not in the schema, not loaded: {list(stats.unknown_columns)}")
+        metadata = {
+            "dagster/row_count": stats.rows_out,
+            "rows_in": stats.rows_in,
+            "rows_dropped_zero_passengers": stats.rows_dropped_zero_passengers,
+            "non_utf8_values": stats.non_utf8_values,
+            "source_format": stats.source_format,
+            "columns_absent_in_source": ", ".join(stats.missing_optional_columns),
+            "bytes": staged.stat().st_size,
+            "seconds": round(stats.seconds, 3),
+            "rows_per_second": round(stats.rows_in / max(stats.seconds, 1e-9)),
+            "preview": preview(staged, taxi.all_columns),
+        }
+        if stats.unknown_columns:
+            metadata["unknown_columns"] = ", ".join(stats.unknown_columns)
+        return dg.Output(staged, metadata=metadata)
+
+    @dg.asset(
+        key=key(POSTGRES_TABLE),
+        automation_condition=FOLLOW_UPSTREAM,
+        ins={"cleaned_parquet": dg.AssetIn(cleaned_parquet.key)},
+        description=(
+            f"The month's rows in Postgres table `{taxi.table}` (partition per month): replaced, not "
+            "appended, when materialized again, in one transaction."
+        ),
+        kinds={"postgres"},
+        code_version="1",
+        metadata=schema_md,
+        **common,
+    )
+    def postgres_table(
+        context: dg.AssetExecutionContext, config: LoadConfig, cleaned_parquet: Path, postgres: PostgresResource
+    ) -> dg.MaterializeResult:
+        month = partition_month(context.partition_key)
+        store = postgres.store(config.db_schema)
+        t0 = time.monotonic()
+        rows = store.replace_month(
+            taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet, config.batch_rows), log=context.log.info
+        )
+        pa.default_memory_pool().release_unused()
+        seconds = time.monotonic() - t0
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/table_name": f"{store.db_schema}.{taxi.table}",
+                "seconds": round(seconds, 3),
+                "rows_per_second": round(rows / max(seconds, 1e-9)),
+            }
+        )
+
+    @dg.asset(
+        key=key(GCS_OBJECT),
+        automation_condition=FOLLOW_UPSTREAM,
+        ins={"cleaned_parquet": dg.AssetIn(cleaned_parquet.key)},
+        description=f"The month's cleaned parquet in the data lake: gs://<bucket>/{taxi.name}/{taxi.name}_tripdata_YYYY-MM.parquet.",
+        kinds={"gcs", "parquet"},
+        code_version="1",
+        retry_policy=NETWORK_RETRY,
+        metadata=schema_md,
+        **common,
+    )
+    def gcs_object(context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: LakeResource) -> dg.MaterializeResult:
+        month = partition_month(context.partition_key)
+        t0 = time.monotonic()
+        with cloud_errors(), lake.store() as store:
+            obj = store.upload(cleaned_parquet, taxi.lake_object(month), log=context.log.info)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/uri": obj.uri,
+                "bytes": obj.bytes,
+                "crc32c": obj.crc32c or "",
+                "md5": obj.md5 or "",
+                "generation": obj.generation or 0,
+                "dagster/row_count": parquet_rows(cleaned_parquet),
+                "seconds": round(time.monotonic() - t0, 3),
+            }
+        )
+
+    @dg.asset(
+        key=key(BIGQUERY_TABLE),
+        automation_condition=FOLLOW_UPSTREAM,
+        deps=[gcs_object.key],
+        description=(
+            f"The month's rows in BigQuery table `{taxi.table}` (partitioned by month on source_month), "
+            "loaded from the lake object by a load job; a month is replaced, never appended twice."
+        ),
+        kinds={"bigquery"},
+        code_version="1",
+        retry_policy=NETWORK_RETRY,
+        metadata=schema_md,
+        **common,
+    )
+    def bigquery_table(
+        context: dg.AssetExecutionContext, lake: LakeResource, bigquery: BigQueryResource
+    ) -> dg.MaterializeResult:
+        month = partition_month(context.partition_key)
+        t0 = time.monotonic()
+        uri = lake.uri(taxi.lake_object(month))
+        warehouse = bigquery.store()
+        with cloud_errors():
+            rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri, log=context.log.info)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/table_name": warehouse.table_id(taxi.table),
+                "source_uri": uri,
+                "seconds": round(time.monotonic() - t0, 3),
+            }
+        )
+
+    return TripAssets(raw_file, cleaned_parquet, postgres_table, gcs_object, bigquery_table)
+
+
+def _kept_validators(context: dg.AssetExecutionContext, url: str, kept: Path) -> dict | None:
+    """ETag / Last-Modified / size recorded when the kept copy was downloaded, if it is that copy."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    if not records:
+        return None
+    meta = {k: v.value for k, v in (records[0].asset_materialization.metadata or {}).items()}
+    if meta.get("source_url") != redact(url) or meta.get("bytes") != kept.stat().st_size:
+        return None
+    return {"etag": meta.get("etag"), "last_modified": meta.get("last_modified"), "bytes": meta.get("bytes")}

@@ -1,0 +1,76 @@
+import datetime as dt
+import os
+
+import pyarrow.parquet as pq
+import pytest
+from dagster_gcp import GCSResource
+
+from taxi_assets.localstack import sample
+from taxi_assets.core.stores.bigquery import BigQueryStore as BigQueryWarehouse
+from taxi_assets.core.stores.lake import LakeStore
+from taxi_assets.core.taxi_types import TAXI_TYPES
+from taxi_assets.core.transform import write_parquet
+
+GREEN = TAXI_TYPES["green"]
+JAN, FEB = dt.date(2021, 1, 1), dt.date(2021, 2, 1)
+
+
+@pytest.fixture
+def lake(pipeline_env):
+    with LakeStore(
+        GCSResource(project=os.environ["TAXI_GCP_PROJECT"]).get_client(),
+        bucket=os.environ["TAXI_GCS_BUCKET"],
+        prefix=pipeline_env["TAXI_GCS_PREFIX"],
+    ) as store:
+        yield store
+
+
+@pytest.fixture
+def warehouse(pipeline_env):
+    return BigQueryWarehouse(project=os.environ["TAXI_BQ_PROJECT"], dataset=pipeline_env["TAXI_BQ_DATASET"])
+
+
+def month_parquet(tmp_path, month, rows):
+    src = sample.write_month(tmp_path / f"src{rows}", "green", month, rows=rows)
+    out = tmp_path / f"green_{month:%Y%m}_{rows}.parquet"
+    write_parquet(src, out, GREEN, month)
+    return out
+
+
+def test_upload_then_upload_again_overwrites_in_place(lake, tmp_path):
+    first, second = month_parquet(tmp_path, JAN, 800), month_parquet(tmp_path, JAN, 1200)
+    a = lake.upload(first, "green/green_tripdata_2021-01.parquet")
+    b = lake.upload(second, "green/green_tripdata_2021-01.parquet")
+    assert a.uri == b.uri and a.uri.startswith(f"gs://{lake.bucket}/")
+    assert (a.bytes, b.bytes) == (first.stat().st_size, second.stat().st_size)
+    assert a.crc32c != b.crc32c
+    blob = lake.client.bucket(lake.bucket).blob(lake.object_name("green/green_tripdata_2021-01.parquet"))
+    assert blob.download_as_bytes() == second.read_bytes()
+
+
+def test_bigquery_month_loaded_twice_is_there_once_and_months_are_independent(lake, warehouse, tmp_path):
+    jan, feb = month_parquet(tmp_path, JAN, 900), month_parquet(tmp_path, FEB, 1300)
+    n_jan, n_feb = pq.ParquetFile(jan).metadata.num_rows, pq.ParquetFile(feb).metadata.num_rows
+    uri_jan = lake.upload(jan, "green/jan.parquet").uri
+    uri_feb = lake.upload(feb, "green/feb.parquet").uri
+    assert warehouse.replace_month_from_uri(GREEN.table, GREEN.all_columns, JAN, uri_jan) == n_jan
+    assert warehouse.replace_month_from_uri(GREEN.table, GREEN.all_columns, FEB, uri_feb) == n_feb
+    assert warehouse.replace_month_from_uri(GREEN.table, GREEN.all_columns, JAN, uri_jan) == n_jan
+    rows = warehouse.query(
+        f"SELECT source_month, COUNT(*) AS n FROM `{warehouse.table_id(GREEN.table)}` GROUP BY source_month ORDER BY source_month"
+    )
+    assert [(r["source_month"], r["n"]) for r in rows] == [(JAN, n_jan), (FEB, n_feb)]
+    # no staging table left behind
+    tables = {t.table_id for t in warehouse.client().list_tables(f"{warehouse.project}.{warehouse.dataset}")}
+    assert tables == {GREEN.table}
+
+
+def test_times_keep_their_wall_clock_value_in_bigquery(lake, warehouse, tmp_path):
+    jan = month_parquet(tmp_path, JAN, 500)
+    uri = lake.upload(jan, "green/times.parquet").uri
+    warehouse.replace_month_from_uri(GREEN.table, GREEN.all_columns, JAN, uri)
+    times = pq.read_table(jan, columns=["pickup_datetime"]).column(0).to_pylist()
+    [row] = warehouse.query(
+        f"SELECT MIN(pickup_datetime) AS lo, MAX(pickup_datetime) AS hi FROM `{warehouse.table_id(GREEN.table)}`"
+    )
+    assert (row["lo"], row["hi"]) == (min(times), max(times))  # naive datetimes, no zone shift
