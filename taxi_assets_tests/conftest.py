@@ -35,6 +35,12 @@ def source_server(sample_site):
         yield server
 
 
+@pytest.fixture(autouse=True)
+def file_sources_under_the_test_folders(tmp_path_factory, monkeypatch):
+    """file:// sources may read the tests' own folders only (TAXI_SOURCE_FILE_ROOT)."""
+    monkeypatch.setenv("TAXI_SOURCE_FILE_ROOT", str(tmp_path_factory.getbasetemp()))
+
+
 @pytest.fixture
 def pipeline_env(local_stack, source_server, tmp_path, monkeypatch):  # noqa: F811
     """Environment for one test: its own Postgres schema, GCS prefix, BigQuery dataset, data dir."""

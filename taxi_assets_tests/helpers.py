@@ -24,3 +24,18 @@ def expected_kept(path: Path, drops_zero_passengers: bool) -> tuple[int, int]:
     _, rows = read_source_rows(path)
     dropped = sum(1 for r in rows if r.get("passenger_count", "").strip() in ("0", "0.0")) if drops_zero_passengers else 0
     return len(rows), dropped
+
+
+def refusal(result) -> str:
+    """The preflight's message when a run was refused before any step ran ('' if it was not)."""
+    import dagster as dg
+
+    for e in result.all_events:
+        if e.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE:
+            error = getattr(e.event_specific_data, "error", None)
+            text = []
+            while error is not None:
+                text.append(error.message)
+                error = error.cause
+            return " <- ".join(text)
+    return ""

@@ -42,7 +42,7 @@ def parquet_expected(path, drops_zero: bool) -> int:
 
 def materialize(taxi: str, month: dt.date, template: str) -> dg.ExecuteInProcessResult:
     res = build_resources()
-    res["source"] = TaxiSource(url_template=template)
+    res["source"] = TaxiSource(url_template=template, file_root=os.environ["TAXI_SOURCE_FILE_ROOT"])
     return dg.materialize(
         [*trip_assets], selection=dg.AssetSelection.groups(taxi), partition_key=month.isoformat(), resources=res
     )

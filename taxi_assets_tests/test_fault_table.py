@@ -207,13 +207,14 @@ def test_empty_file(site, loaded):
 def test_another_taxi_types_file(site, loaded):
     green = sample.write_month(site.root, "green", BAD, rows=200)
     shutil.copyfile(green, site.bad_file())
-    assert_clean_failure(site.materialize(BAD), "cleaned_parquet", "green file", "tpep_pickup_datetime", "lpep_pickup_datetime")
+    # refused before it replaces anything: the raw_file step probes what it downloaded
+    assert_clean_failure(site.materialize(BAD), "raw_file", "green file", "tpep_pickup_datetime")
     assert store_counts(GOOD) == loaded
 
 
 def test_header_only_file(site, loaded):
     write_bad_csv(site, ",".join(TAXI_TYPES["yellow"].layout("csv.gz").headers) + "\n")
-    assert_clean_failure(site.materialize(BAD), "cleaned_parquet", "header but no rows")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "header but no rows")
     assert store_counts(GOOD) == loaded
 
 
@@ -258,7 +259,7 @@ def test_rows_with_too_many_or_too_few_fields(site, loaded, change):
     for i in (4, 9):
         lines[i] = lines[i] + ",1.5" if change == "too_many" else lines[i].rsplit(",", 3)[0]
     write_bad_csv(site, "\n".join(lines) + "\n")
-    assert_clean_failure(site.materialize(BAD), "cleaned_parquet", "2 row(s) with too many or too few fields")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "2 row(s) with too many or too few fields")
     assert store_counts(GOOD) == loaded
 
 
@@ -268,7 +269,7 @@ def test_timestamps_that_do_not_parse(site, loaded):
     fields[1] = "2021-02-30 25:61:00"
     lines[7] = ",".join(fields)
     write_bad_csv(site, "\n".join(lines) + "\n")
-    assert_clean_failure(site.materialize(BAD), "cleaned_parquet", "tpep_pickup_datetime", "2021-02-30 25:61:00")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "tpep_pickup_datetime", "2021-02-30 25:61:00")
     assert store_counts(GOOD) == loaded
 
 
@@ -287,10 +288,65 @@ def test_zero_byte_or_corrupt_parquet(site, loaded, damage):
     step, phrase = {
         "zero_bytes": ("raw_file", "empty"),
         "truncated": ("raw_file", "parquet"),
-        "corrupt_page": ("cleaned_parquet", "unreadable"),
+        "corrupt_page": ("raw_file", "unreadable"),  # the probe reads the first block before keeping it
     }[damage]
     assert_clean_failure(site.materialize(BAD), step, phrase)
     assert store_counts(GOOD) == loaded
+
+
+def test_another_months_file_at_this_months_url_loads_nothing(site, loaded):
+    shutil.copyfile(sample.source_path(site.root, "yellow", GOOD), site.bad_file())
+    assert_clean_failure(site.materialize(BAD), "raw_file", "these are the trips of 2021-01")
+    assert store_counts(GOOD) == loaded
+
+
+def test_another_months_file_fails_the_cli_with_a_non_zero_exit(site, loaded):
+    shutil.copyfile(sample.source_path(site.root, "yellow", GOOD), site.bad_file())
+    env = {**os.environ, "TAXI_SOURCE_URL": site.template}
+    out = subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "execute", "-m", "taxi_assets.definitions", "-j", "yellow_taxi_job",
+         "--tags", '{"dagster/partition": "2021-02-01"}'],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert out.returncode != 0
+    assert "these are the trips of 2021-01" in out.stdout + out.stderr
+    counts = store_counts(BAD)
+    assert counts["parquet"] is None and counts["gcs"] is None and counts["postgres"] == 0 and counts["bigquery"] == 0
+    assert store_counts(GOOD) == loaded
+
+
+def test_a_number_too_large_for_a_double_is_an_error_naming_column_and_row(site, loaded):
+    lines = good_lines(30)
+    fields = lines[12].split(",")
+    fields[lines[0].split(",").index("fare_amount")] = "9" * 10_000
+    lines[12] = ",".join(fields)
+    write_bad_csv(site, "\n".join(lines) + "\n")
+    assert_clean_failure(site.materialize(BAD), "raw_file", "fare_amount", "data row 12", "too large")
+    assert store_counts(GOOD) == loaded
+
+
+def test_a_bad_download_after_a_good_one_keeps_the_good_raw_file(site, loaded):
+    good = sample.write_month(site.root, "yellow", BAD, rows=ROWS)
+    assert site.materialize(BAD).success
+    with stores() as s:
+        kept = s.file_store.path_for(("yellow", "raw_file"), BAD.isoformat())
+    kept_bytes = kept.read_bytes()
+    assert kept_bytes == good.read_bytes()
+    before = store_counts(BAD)
+    write_bad_csv(site, ",".join(YELLOW.layout("csv.gz").headers) + "\n")  # the source now serves a header only
+    result = dg.materialize(
+        [*trip_assets], selection=dg.AssetSelection.assets(dg.AssetKey(["yellow", "raw_file"])),
+        partition_key=BAD.isoformat(), resources=site.resources(), raise_on_error=False,
+        run_config={"ops": {"yellow__raw_file": {"config": {"force": True}}}},
+    )
+    assert not result.success
+    assert kept.read_bytes() == kept_bytes  # the kept raw file is still the good one
+    rebuilt = dg.materialize(
+        [*trip_assets], selection=dg.AssetSelection.assets(dg.AssetKey(["yellow", "cleaned_parquet"])),
+        partition_key=BAD.isoformat(), resources=site.resources(),
+    )
+    assert rebuilt.success  # the month rebuilds from the kept file
+    assert store_counts(BAD) == before
 
 
 # ---------------------------------------------------------------------------------------- the crashes

@@ -44,6 +44,7 @@ VARIABLES: dict[str, Variable] = {
         Variable("TAXI_SOURCE", "dtc", "which family of files: dtc (DataTalksClub csv.gz releases) or tlc (the TLC's parquet)"),
         Variable("TAXI_SOURCE_URL", None, "URL template with {taxi}, {year}, {month} (default: the family's)", secret=True),
         Variable("TAXI_ZONES_URL", None, "the zone lookup csv (default: the family's)", secret=True),
+        Variable("TAXI_SOURCE_FILE_ROOT", None, "the only folder file:// sources may read (unset: no file:// source)"),
         Variable("TAXI_DATA_DIR", None, "raw and parquet files (default: $TAXI_STACK_HOME/data)"),
         Variable("TAXI_POSTGRES_URL", None, "libpq URL of the trip database", secret=True),
         Variable("TAXI_POSTGRES_SCHEMA", "public", "schema of the trip tables"),

@@ -16,3 +16,7 @@ class DownloadFailed(RuntimeError):
 
 class ConfigError(ValueError):
     """A configuration variable with a value that cannot work; the message names the variable."""
+
+
+class StoreUnavailable(RuntimeError):
+    """A store (GCS, BigQuery) that did not answer within its bounds: transient, worth retrying later."""

@@ -37,7 +37,7 @@ def read_csv_header(path: Path, label: str) -> list[str]:
     if not text:
         raise TaxiFileError(f"{label}: the file is empty (no header line)")
     if text.lstrip().startswith("<"):
-        raise TaxiFileError(f"{label}: the file is an HTML page, not a CSV file (first line: {text[:80]!r})")
+        raise TaxiFileError(f"{label}: the file is an HTML page, not a CSV file")
     headers = [h.strip().strip('"').strip() for h in next(csv.reader([text]))]
     if len(set(headers)) != len(headers):
         dupes = sorted({h for h in headers if headers.count(h) > 1})
@@ -50,13 +50,14 @@ def match_columns(
 ) -> tuple[dict[str, str], list[str], list[str]]:
     """Map target column name -> source header. Returns (mapping, unknown headers, missing optional).
 
-    A missing required column is a `TaxiFileError` listing the expected spellings and the number
-    of columns found (never the file's values); when the headers are those of one of `others`,
+    A missing required column is a `TaxiFileError` listing the expected spellings, the number of
+    columns found and those of them that are known spellings (never other text of the file); when the headers are those of one of `others`,
     it says so ("another taxi type's file is at the yellow URL").
     """
     mapping = _map_headers(table, headers)
     missing_required = [c.name for c in table.columns if c.required and c.name not in mapping]
     if missing_required:
+        known = [h for h in headers if table.column_for(h) is not None]  # our own spellings: safe to show
         looks_like = [
             other.name
             for other in others
@@ -72,7 +73,8 @@ def match_columns(
         raise TaxiFileError(
             f"{label}: required column(s) missing: {', '.join(missing_required)}. "
             f"Expected (any of the spellings) {[_spellings(c) for c in table.columns if c.required]}; "
-            f"found {headers}.{hint}"
+            f"the file's header has {len(headers)} column(s), {len(known)} of them known {known}"
+            f"{' (the others are not shown: the file may be anything)' if len(known) < len(headers) else ''}.{hint}"
         )
     used = set(mapping.values())
     unknown = [h for h in headers if h not in used and h.lower() != SOURCE_MONTH]

@@ -51,8 +51,18 @@ def _file_validators(path: Path) -> tuple[str, str]:
 TEMPLATE_FIELDS = {"taxi", "year", "month"}
 
 
+SCHEMES = ("http", "https", "file")
+
+
 def check_url_template(template: str) -> str:
-    """A template without {taxi}, {year} and {month} would load one file into every partition."""
+    """A template must use {taxi}, {year} and {month}, in the URL's path only.
+
+    Without all three, one file would load into every partition. Anywhere but the path they do
+    not choose the file: after `#` (a fragment) or, for file://, `?` (a query) they are ignored,
+    so a template like `file:///any/file#{taxi}{year}{month}` would read one fixed file. So: the
+    scheme is http, https or file; no fragment; a query only on http(s), without placeholders
+    (some real sources need one: a signed URL's parameters).
+    """
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as e:
@@ -62,7 +72,29 @@ def check_url_template(template: str) -> str:
             f"source URL template {redact(template)!r} must use exactly {{taxi}}, {{year}} and {{month}} "
             f"(found {sorted(fields)})"
         )
+    parts = urllib.parse.urlsplit(template)
+    if parts.scheme not in SCHEMES:
+        raise ValueError(f"source URL template {redact(template)!r}: the scheme must be http, https or file")
+    if "#" in template:
+        raise ValueError(f"source URL template {redact(template)!r} has a fragment (#...): placeholders go in the path")
+    if parts.query and parts.scheme == "file":
+        raise ValueError(f"source URL template {redact(template)!r}: a file:// URL has no query (?...)")
+    if "{" in parts.query or "{" in parts.netloc:
+        raise ValueError(f"source URL template {redact(template)!r}: {{taxi}}, {{year}} and {{month}} go in the URL's path only")
     return template
+
+
+def local_path(url: str, root: str | None, label: str) -> Path:
+    """The file a file:// URL names, if it lies under `root` (resolved: no `..`, no symlink out)."""
+    path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path)).resolve()
+    if not root:
+        raise TaxiFileError(
+            f"{label}: file:// sources are off (set TAXI_SOURCE_FILE_ROOT to the folder they may read from)"
+        )
+    top = Path(root).expanduser().resolve()
+    if not path.is_relative_to(top):
+        raise TaxiFileError(f"{label}: {path} is outside the source folder TAXI_SOURCE_FILE_ROOT ({top})")
+    return path
 
 
 def _retryable_status(code: int) -> bool:
@@ -73,13 +105,15 @@ def _retryable_status(code: int) -> bool:
 class Source:
     """Where monthly trip files come from.
 
-    `url_template` takes `{taxi}`, `{year}` and `{month}` (two digits); http(s):// and file://
-    both work. Every request has a timeout of `timeout_seconds` (connect and each read).
+    `url_template` takes `{taxi}`, `{year}` and `{month}` (two digits) in its path; http(s):// and
+    file:// (under `file_root` only) both work. Every request has a timeout of `timeout_seconds`
+    (connect and each read).
     """
 
     url_template: str = DTC_URL_TEMPLATE
     zones_url: str = DTC_ZONES_URL
     timeout_seconds: float = 60.0
+    file_root: str | None = None  # file:// URLs may read below this folder only; None: no file:// at all
     session: requests.Session = dataclasses.field(default_factory=requests.Session, repr=False)
 
     def url_for(self, taxi: str, month: dt.date, template: str | None = None) -> str:
@@ -120,8 +154,8 @@ class Source:
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme != "file":
             return self._fetch_http(url, dest, label, log, known)
-        src = Path(urllib.request.url2pathname(parsed.path))
-        if not src.exists():
+        src = local_path(url, self.file_root, label)
+        if not src.is_file():
             raise SourceFileMissing(f"{label}: no such file at the source: {redact(url)}")
         etag, last_modified = _file_validators(src)
         if known.get("etag") == etag:
@@ -133,7 +167,7 @@ class Source:
         """Does the source have this file yet? 404/410 -> False; other failures raise DownloadFailed."""
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme == "file":
-            return Path(urllib.request.url2pathname(parsed.path)).is_file()
+            return local_path(url, self.file_root, label).is_file()
         try:
             r = self.session.head(url, allow_redirects=True, timeout=self.timeout_seconds)
             if r.status_code in (405, 403, 501):  # HEAD not allowed: ask for the first byte instead

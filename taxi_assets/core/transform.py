@@ -15,8 +15,9 @@ headers in other capitalisations) and parquet (the TLC's own files: doubles wher
 integers, `Airport_fee`/`airport_fee`, `cbd_congestion_fee` from 2025). Headers are matched to
 the taxi type's columns by `formats.match_columns`; a column absent from an era is NULL, an
 unknown extra column is reported in `CleanStats.unknown_columns` (and not loaded), a missing
-required column is a `TaxiFileError` listing the expected and the found columns (and naming the
-taxi type the file looks like, when it is another type's file).
+required column is a `TaxiFileError` listing the expected spellings and how many columns the file
+has (never its values: it may not be a trip file at all), and naming the taxi type the file looks
+like, when it is another type's file.
 
 What is an error (a `TaxiFileError` naming taxi type and month; the step fails, nothing is
 written in place, the previous data stays as it was):
@@ -26,6 +27,11 @@ written in place, the previous data stays as it was):
   reconciliation rows_in = raw rows);
 - a value that does not parse as its column's type (a timestamp that is not a timestamp, a
   number that is not a number), with the column named;
+- a number too large for its column (it would be stored as infinity), with the column and the
+  data row named; NaN in a parquet double is NULL, as an empty CSV field is;
+- a file whose trips are mostly (over `MAX_OTHER_MONTH_SHARE`, 50 %) outside its month: another
+  month's file at this month's URL; the message names the month the trips are of. `probe()` makes
+  the same check on the first block before a download replaces the kept raw file;
 - the disk filling up while the parquet is written (an `OSError` with the label; the partial
   file is removed).
 
@@ -54,6 +60,7 @@ import pyarrow.parquet as pq
 
 from taxi_assets.core.errors import TaxiFileError
 from taxi_assets.core.formats import match_columns, parquet_batches, read_csv_header, sniff_format
+from taxi_assets.core.months import add_months
 from taxi_assets.core.progress import Progress, ProgressFn
 from taxi_assets.core.tables import Column, TaxiType
 from taxi_assets.core.taxi_types import TAXI_TYPES
@@ -64,6 +71,9 @@ ROW_GROUP_ROWS = 256_000  # parquet row group: big enough for scans, small enoug
 # US spellings some older exports use
 TIMESTAMP_PARSERS = [pacsv.ISO8601, "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M"]
 BAD_ROW_EXAMPLES = 3
+# above this share of pickups outside the file's month, the file is another month's: refused. The real
+# files have well under 1 % (trips that began the evening before, clock errors); a shifted file ~100 %.
+MAX_OTHER_MONTH_SHARE = 0.5
 
 
 @dataclasses.dataclass
@@ -78,6 +88,8 @@ class CleanStats:
     rows_wrong_field_count: int = 0  # CSV rows with too many or too few fields: an error
     wrong_field_examples: list[str] = dataclasses.field(default_factory=list)
     source_columns: tuple[str, ...] = ()
+    rows_outside_month: int = 0  # pickups outside the file's month (a few are normal; most: the wrong file)
+    month_sample: pa.RecordBatch | None = dataclasses.field(default=None, repr=False)
     seconds: float = 0.0
 
 
@@ -115,11 +127,49 @@ def _to_target(arr: pa.Array, col: Column, stats: CleanStats) -> pa.Array:
         arr = _decode_text(arr, stats)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if col.kind == "int" and pa.types.is_floating(arr.type):
-        arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)  # NaN in a parquet double: NULL
+    if col.kind in ("int", "float") and pa.types.is_floating(arr.type):
+        arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)  # NaN (parquet doubles): NULL
     if arr.type != col.arrow_type:
         arr = arr.cast(col.arrow_type, safe=True)
     return arr
+
+
+def _overflow_row(arr: pa.Array) -> int | None:
+    """Index of the first value that overflowed to +-infinity (a number too big for a double), if any."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_floating(arr.type):
+        return None
+    inf = pc.fill_null(pc.is_inf(arr), False)
+    if not pc.any(inf).as_py():
+        return None
+    return pc.index(inf, True).as_py()
+
+
+def _month_share(batch: pa.RecordBatch, taxi: TaxiType, month: dt.date) -> int:
+    """How many rows of `batch` have their pickup outside `month`."""
+    start = pa.scalar(dt.datetime(month.year, month.month, 1), pa.timestamp("us"))
+    nxt = add_months(month, 1)
+    end = pa.scalar(dt.datetime(nxt.year, nxt.month, 1), pa.timestamp("us"))
+    pickup = batch.column(taxi.pickup.name)
+    outside = pc.or_(pc.less(pickup, start), pc.greater_equal(pickup, end))
+    return pc.sum(pc.fill_null(outside, False).cast(pa.int64())).as_py() or 0
+
+
+def _check_month(stats: CleanStats, sample: pa.RecordBatch | None, taxi: TaxiType, month: dt.date, label: str) -> None:
+    """A file whose trips are mostly of another month is the wrong file: refuse it, naming that month."""
+    if not stats.rows_in or stats.rows_outside_month / stats.rows_in <= MAX_OTHER_MONTH_SHARE:
+        return
+    seen = "another month"
+    if sample is not None and sample.num_rows:
+        counts = pc.value_counts(pc.strftime(sample.column(taxi.pickup.name), "%Y-%m")).to_pylist()
+        counts = [c for c in counts if c["values"] is not None]
+        if counts:
+            seen = max(counts, key=lambda c: c["counts"])["values"]
+    raise TaxiFileError(
+        f"{label}: {stats.rows_outside_month / stats.rows_in:.0%} of the trips are not in {month:%Y-%m}: these are "
+        f"the trips of {seen} (another month's file at this month's URL?). Nothing was loaded."
+    )
 
 
 def _conform(
@@ -132,6 +182,12 @@ def _conform(
         if src is None:
             arrays.append(pa.nulls(n, col.arrow_type))
             continue
+        bad = _overflow_row(batch.column(src))
+        if bad is not None:
+            raise TaxiFileError(
+                f"{label}: column {src!r}, data row {stats.rows_in + bad + 1}: the number is too large for "
+                f"{col.name} ({col.kind}): it would be stored as infinity"
+            )
         try:
             arrays.append(_to_target(batch.column(src), col, stats))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
@@ -219,6 +275,9 @@ def clean_batches(
             raise TaxiFileError(f"{label}: unreadable row(s) after {stats.rows_in} rows: {_explain(e, headers)}") from e
         batch = _conform(raw, taxi, mapping, month, label, stats)
         stats.rows_in += batch.num_rows
+        stats.rows_outside_month += _month_share(batch, taxi, month)
+        if stats.month_sample is None:
+            stats.month_sample = batch.select([taxi.pickup.name]).slice(0, 10_000)
         if taxi.drop_zero_passengers:
             keep = pc.fill_null(pc.not_equal(batch.column(taxi.passenger_count.name), 0), True)
             kept = batch.filter(keep)
@@ -231,6 +290,29 @@ def clean_batches(
             f"{label}: {stats.rows_wrong_field_count} row(s) with too many or too few fields (the header has "
             f"{len(stats.source_columns)}); e.g. {'; '.join(stats.wrong_field_examples)}"
         )
+    _check_month(stats, stats.month_sample, taxi, month, label)
+
+
+def probe(path: Path, taxi: TaxiType, month: dt.date) -> CleanStats:
+    """Is this `taxi`'s file for `month`? Its header, at least one row, a first block that parses, and
+    that block's trips mostly in the month -- checked before a download replaces the kept raw file.
+    Raises `TaxiFileError` (naming taxi type, month and problem, never quoting the file)."""
+    stats = CleanStats()
+    batches = clean_batches(path, taxi, month, stats)
+    try:
+        next(batches, None)
+    finally:
+        batches.close()
+    label = taxi.file_label(month)
+    if stats.rows_in == 0:
+        raise TaxiFileError(f"{label}: the file has a header but no rows")
+    if stats.rows_wrong_field_count:
+        raise TaxiFileError(
+            f"{label}: {stats.rows_wrong_field_count} row(s) with too many or too few fields in the first block "
+            f"(the header has {len(stats.source_columns)}); e.g. {'; '.join(stats.wrong_field_examples)}"
+        )
+    _check_month(stats, stats.month_sample, taxi, month, label)
+    return stats
 
 
 def write_parquet(

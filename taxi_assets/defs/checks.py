@@ -24,8 +24,8 @@ one allowed:
   of its first rows is a valid `cleaned_frame_type(taxi)` (a dagster-pandas DataFrame type).
 - `cleaned_parquet` quality checks, one per rule that applies (`core.quality.quality_rules`).
 
-None of the checks is blocking by default (`blocking=True` makes the cleaned_parquet checks stop
-the loads of a month that fails with severity ERROR).
+`build_taxi_defs` makes the cleaned_parquet checks blocking: a month whose checks fail with
+severity ERROR is not loaded into Postgres, GCS or BigQuery, and the run fails (non-zero exit).
 """
 
 

@@ -3,6 +3,7 @@ the environment (`taxi_assets.core.config` lists every variable).
 
 | key               | resource                  | core client                 |
 | ----------------- | ------------------------- | --------------------------- |
+| `preflight`       | `PreflightResource`       | (checks the run before any step: defs/preflight.py) |
 | `source`          | `SourceResource`          | `core.source.Source`        |
 | `file_store`      | `FileStoreResource`       | `core.stores.files.FileStore` |
 | `file_io_manager` | `FileIOManager`           | (files of raw_file and cleaned_parquet) |
@@ -26,6 +27,7 @@ from taxi_assets.core.stores.bigquery import BigQueryStore
 from taxi_assets.core.stores.files import FileStore
 from taxi_assets.core.stores.lake import LakeStore, object_uri
 from taxi_assets.core.stores.postgres import PostgresStore
+from taxi_assets.defs.preflight import PreflightResource
 
 
 class SourceResource(dg.ConfigurableResource):
@@ -34,9 +36,10 @@ class SourceResource(dg.ConfigurableResource):
     url_template: str = DTC_URL_TEMPLATE
     zones_url: str = DTC_ZONES_URL
     timeout_seconds: float = 60.0
+    file_root: str | None = None  # TAXI_SOURCE_FILE_ROOT: never from run config
 
     def client(self, url_template: str | None = None) -> Source:
-        return Source(url_template or self.url_template, self.zones_url, self.timeout_seconds)
+        return Source(url_template or self.url_template, self.zones_url, self.timeout_seconds, self.file_root)
 
 
 class FileStoreResource(dg.ConfigurableResource):
@@ -93,9 +96,11 @@ class LakeResource(GCSResource):
 
     bucket: str
     prefix: str = ""
+    timeout_seconds: float = 30.0
+    retry_seconds: float = 60.0
 
     def store(self) -> LakeStore:
-        return LakeStore(self.get_client(), self.bucket, self.prefix)
+        return LakeStore(self.get_client(), self.bucket, self.prefix, self.timeout_seconds, self.retry_seconds)
 
     def uri(self, name: str) -> str:
         return object_uri(self.bucket, self.prefix, name)
@@ -107,9 +112,13 @@ class BigQueryResource(dg.ConfigurableResource):
     project: str
     dataset: str
     location: str = "US"
+    timeout_seconds: float = 30.0
+    retry_seconds: float = 60.0
+    job_seconds: float = 900.0
 
     def store(self) -> BigQueryStore:
-        return BigQueryStore(self.project, self.dataset, self.location)
+        return BigQueryStore(self.project, self.dataset, self.location, self.timeout_seconds, self.retry_seconds,
+                             self.job_seconds)
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -123,9 +132,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
     gcp_project = "TAXI_GCP_PROJECT" if settings.is_set("TAXI_GCP_PROJECT") else "TAXI_BQ_PROJECT"
     data_dir = env("TAXI_DATA_DIR", settings.data_dir)
     return {
+        "preflight": PreflightResource(),
         "source": SourceResource(
             url_template=env("TAXI_SOURCE_URL", settings.url_template),
             zones_url=env("TAXI_ZONES_URL", settings.zones_url),
+            file_root=dg.EnvVar("TAXI_SOURCE_FILE_ROOT") if settings.is_set("TAXI_SOURCE_FILE_ROOT") else None,
         ),
         "file_store": FileStoreResource(base_dir=data_dir),
         "file_io_manager": FileIOManager(base_dir=data_dir),

@@ -1,4 +1,5 @@
-"""The pieces every taxi type shares: resources, the zone lookup, the failure alert, automation."""
+"""The pieces every taxi type shares: resources, the zone lookup, the failure alert, automation, the
+dead-run sweeper."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from taxi_assets.core.config import Settings, load_settings
 from taxi_assets.defs.alerts import run_failure_alert
 from taxi_assets.defs.automation import automation_sensor
 from taxi_assets.defs.resources import build_resources
+from taxi_assets.defs.sweeper import dead_run_sweeper
 from taxi_assets.defs.zones import taxi_zone_lookup, zones_job
 
 
@@ -15,7 +17,7 @@ def shared_defs(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[taxi_zone_lookup],
         jobs=[zones_job],
-        sensors=[run_failure_alert, automation_sensor],
+        sensors=[run_failure_alert, automation_sensor, dead_run_sweeper],
         resources=build_resources(settings or load_settings()),
         # one process per run: a month's steps run one after another anyway, and a process per step
         # costs ~4 s of imports and ~200 MB each (docs/BENCHMARKS.md: 1.37M rows in ~10 s, not ~30 s)

@@ -36,7 +36,8 @@ def build_taxi_defs(taxi: TaxiType, settings: Settings | None = None) -> dg.Defi
     )
     return dg.Definitions(
         assets=assets.all(),
-        asset_checks=build_trip_checks(taxi, assets, partitions),
+        # blocking: a cleaned month whose checks fail with ERROR is not loaded into Postgres, GCS or BigQuery
+        asset_checks=build_trip_checks(taxi, assets, partitions, blocking=True),
         jobs=[job],
         schedules=[build_taxi_schedule(taxi, job, partitions, settings)],
         sensors=[build_new_file_sensor(taxi, job, assets.raw_file, partitions, settings.sensor_interval_seconds)],

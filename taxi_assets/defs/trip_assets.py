@@ -4,7 +4,7 @@
                                \\-> gcs_object -> bigquery_table
 
 Each asset names what it produces and hands the work to a core client (through a resource) or to
-the transform; all share the monthly partitions, so a backfill of a range of months is one action.
+the transform; each requires the `preflight` resource, which checks the run before any step runs; all share the monthly partitions, so a backfill of a range of months is one action.
 """
 
 
@@ -21,10 +21,11 @@ from taxi_assets.core.formats import parquet_batches, parquet_rows, sniff_format
 from taxi_assets.core.months import partition_month
 from taxi_assets.core.redaction import redact
 from taxi_assets.core.tables import BIGQUERY_TABLE, CLEANED_PARQUET, GCS_OBJECT, POSTGRES_TABLE, RAW_FILE, TaxiType
-from taxi_assets.core.transform import write_parquet
+from taxi_assets.core.transform import probe, write_parquet
 from taxi_assets.defs.automation import FOLLOW_UPSTREAM
 from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent
 from taxi_assets.defs.metadata import column_schema, preview
+from taxi_assets.defs.preflight import PreflightResource
 from taxi_assets.defs.resources import (
     BigQueryResource,
     FileStoreResource,
@@ -85,7 +86,8 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         **common,
     )
     def raw_file(
-        context: dg.AssetExecutionContext, config: DownloadConfig, source: SourceResource, file_store: FileStoreResource
+        context: dg.AssetExecutionContext, config: DownloadConfig, source: SourceResource, file_store: FileStoreResource,
+        preflight: PreflightResource,
     ) -> dg.Output[Path]:
         month = partition_month(context.partition_key)
         label = taxi.file_label(month)
@@ -102,10 +104,13 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         with store.staging("download") as staged:
             try:
                 got = client.fetch(url, staged, label, log=context.log.info, known=known)
+                if not got.not_modified:
+                    # named from its content (Arrow's readers decompress by the suffix), then the kept
+                    # file is replaced only by a file shown to be this type's, for this month
+                    staged = staged.rename(staged.with_name(f"{context.partition_key}{SUFFIXES[sniff_format(staged)]}"))
+                    probe(staged, taxi, month)
             except TaxiFileError as e:
                 raise permanent(e) from e
-            if not got.not_modified:
-                staged = staged.rename(staged.with_name(f"{context.partition_key}{SUFFIXES[sniff_format(staged)]}"))
         if got.not_modified:
             shutil.rmtree(staged.parent, ignore_errors=True)
             context.log.info(f"{label}: unchanged at the source, keeping the downloaded copy")
@@ -137,7 +142,7 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         **common,
     )
     def cleaned_parquet(
-        context: dg.AssetExecutionContext, raw_file: Path, file_store: FileStoreResource
+        context: dg.AssetExecutionContext, raw_file: Path, file_store: FileStoreResource, preflight: PreflightResource
     ) -> dg.Output[Path]:
         month = partition_month(context.partition_key)
         with file_store.store().staging(f"{taxi.name}_tripdata_{month:%Y-%m}.parquet") as staged:
@@ -179,7 +184,8 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         **common,
     )
     def postgres_table(
-        context: dg.AssetExecutionContext, config: LoadConfig, cleaned_parquet: Path, postgres: PostgresResource
+        context: dg.AssetExecutionContext, config: LoadConfig, cleaned_parquet: Path, postgres: PostgresResource,
+        preflight: PreflightResource,
     ) -> dg.MaterializeResult:
         month = partition_month(context.partition_key)
         store = postgres.store(config.db_schema)
@@ -209,7 +215,9 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         metadata=schema_md,
         **common,
     )
-    def gcs_object(context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: LakeResource) -> dg.MaterializeResult:
+    def gcs_object(
+        context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: LakeResource, preflight: PreflightResource
+    ) -> dg.MaterializeResult:
         month = partition_month(context.partition_key)
         t0 = time.monotonic()
         with cloud_errors(), lake.store() as store:
@@ -241,7 +249,7 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         **common,
     )
     def bigquery_table(
-        context: dg.AssetExecutionContext, lake: LakeResource, bigquery: BigQueryResource
+        context: dg.AssetExecutionContext, lake: LakeResource, bigquery: BigQueryResource, preflight: PreflightResource
     ) -> dg.MaterializeResult:
         month = partition_month(context.partition_key)
         t0 = time.monotonic()

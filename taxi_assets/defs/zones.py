@@ -14,6 +14,7 @@ from taxi_assets.core.taxi_types import ZONES
 from taxi_assets.core.zones import read_zones
 from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent
 from taxi_assets.defs.metadata import column_schema
+from taxi_assets.defs.preflight import PreflightResource
 from taxi_assets.defs.resources import (
     BigQueryResource,
     FileStoreResource,
@@ -38,6 +39,7 @@ def taxi_zone_lookup(
     postgres: PostgresResource,
     lake: LakeResource,
     bigquery: BigQueryResource,
+    preflight: PreflightResource,
 ) -> dg.MaterializeResult:
     """The TLC taxi zone lookup (265 zones) downloaded once and loaded whole, in one step, into
     Postgres, the lake (`gs://<bucket>/misc/taxi_zone_lookup.parquet`) and BigQuery, each

@@ -298,8 +298,12 @@ class Stack:
             raise StackError(f"{src} is missing: the Dagster instance config must exist before `taxi-stack up`")
         with self._locked():
             state = self._load()
-            for d in (self.gcs_root, self.bq_data, self.dagster_home, self.data_dir):
+            # owner-only: the state (the Postgres password), data, compute logs and the emulators' files.
+            # The home itself is traversable (x) so that the unprivileged Postgres user reaches its folder.
+            self.home.chmod(0o711)
+            for d in (self.gcs_root, self.bq_data, self.dagster_home, self.data_dir, self.sample_dir):
                 d.mkdir(parents=True, exist_ok=True)
+                d.chmod(0o700)
             shutil.copyfile(src, self.dagster_home / "dagster.yaml")
             self._up_postgres(state)
             self._up_gcs(state)
@@ -402,6 +406,7 @@ class Stack:
         return {
             "TAXI_SOURCE_URL": base + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
             "TAXI_ZONES_URL": zones.as_uri(),
+            "TAXI_SOURCE_FILE_ROOT": str(self.sample_dir),
         }
 
     # ---- ports

@@ -82,7 +82,7 @@ def test_html_page_with_status_200_is_rejected(server, tmp_path):
 
 def test_file_url(tmp_path):
     sample.write_month(tmp_path, "fhv", JAN, rows=100)
-    src = TaxiSource(url_template=(tmp_path.as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"))
+    src = TaxiSource(url_template=(tmp_path.as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"), file_root=str(tmp_path))
     got = src.fetch(src.url_for("fhv", JAN), tmp_path / "f.csv.gz", "fhv 2021-01")
     assert got.bytes == (tmp_path / "fhv" / "fhv_tripdata_2021-01.csv.gz").stat().st_size
     with pytest.raises(SourceFileMissing, match="fhv 2021-02"):

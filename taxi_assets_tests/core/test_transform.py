@@ -1,13 +1,14 @@
 import datetime as dt
 import gzip
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from taxi_assets.localstack import sample
 from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets.core.errors import TaxiFileError
-from taxi_assets.core.transform import write_parquet
+from taxi_assets.core.transform import probe, write_parquet
 from taxi_assets_tests.helpers import expected_kept, read_source_rows
 
 JAN = dt.date(2021, 1, 1)
@@ -93,12 +94,13 @@ def test_fhv_2017_capitalisation(tmp_path):
     assert row["pu_location_id"] is None and row["do_location_id"] == 7
 
 
-def test_missing_required_column_names_month_expected_and_found(tmp_path):
+def test_missing_required_column_names_month_expected_and_how_many_found(tmp_path):
     src = _write(tmp_path / "g.csv.gz", "VendorID,lpep_pickup_datetime\n1,2021-01-01 00:00:00\n")
     with pytest.raises(TaxiFileError) as e:
         write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["yellow"], JAN)
     msg = str(e.value)
-    assert "yellow 2021-01" in msg and "pickup_datetime" in msg and "lpep_pickup_datetime" in msg
+    assert "yellow 2021-01" in msg and "pickup_datetime/tpep_pickup_datetime" in msg and "2 column(s), 1 of them known ['VendorID']" in msg
+    assert "lpep_pickup_datetime" not in msg  # a header that is not a yellow spelling is not quoted
 
 
 def test_bad_timestamp_is_a_clear_error(tmp_path):
@@ -169,3 +171,31 @@ def test_another_taxi_types_file_is_named(tmp_path):
     src = sample.write_month(tmp_path, "fhv", JAN, rows=50)
     with pytest.raises(TaxiFileError, match="green 2021-01: .*those of a fhv file"):
         write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["green"], JAN)
+
+
+def test_another_months_file_is_refused_naming_the_month_it_holds(tmp_path):
+    src = sample.write_month(tmp_path, "green", JAN, rows=2_000)
+    feb = dt.date(2021, 2, 1)
+    with pytest.raises(TaxiFileError, match=r"green 2021-02: .* these are the trips of 2021-01"):
+        write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["green"], feb)
+    assert not (tmp_path / "o.parquet").exists()
+    with pytest.raises(TaxiFileError, match="these are the trips of 2021-01"):
+        probe(src, TAXI_TYPES["green"], feb)
+    assert probe(src, TAXI_TYPES["green"], JAN).rows_in > 0  # its own month is fine
+
+
+def test_an_overflowing_number_names_column_and_row_and_nan_is_null(tmp_path):
+    header = "dispatching_base_num,pickup_datetime,dropOff_datetime,PUlocationID,DOlocationID,SR_Flag,Affiliated_base_number"
+    rows = "B1,2021-01-01 00:00:00,2021-01-01 00:10:00,1,2,,B1\nB1,2021-01-01 00:00:00,2021-01-01 00:10:00,1" + "0" * 400 + ",2,,B1\n"
+    src = _write(tmp_path / "f.csv.gz", header + "\n" + rows)
+    with pytest.raises(TaxiFileError, match=r"fhv 2021-01: column 'PUlocationID', data row 2: the number is too large"):
+        write_parquet(src, tmp_path / "o.parquet", TAXI_TYPES["fhv"], JAN)
+    yellow = TAXI_TYPES["yellow"]
+    table = sample.generate_tlc_table("yellow", JAN, 50)
+    fares = table.column("fare_amount").to_pylist()
+    fares[3] = float("nan")
+    table = table.set_column(table.column_names.index("fare_amount"), "fare_amount", pa.array(fares, pa.float64()))
+    pq.write_table(table, tmp_path / "nan.parquet")
+    write_parquet(tmp_path / "nan.parquet", tmp_path / "o2.parquet", yellow, JAN)
+    out = pq.read_table(tmp_path / "o2.parquet").column("fare_amount").to_pylist()
+    assert None in out and not any(isinstance(v, float) and v != v for v in out)

@@ -4,6 +4,13 @@ A month is replaced without a partition decorator (the emulator has none) and at
 real BigQuery too: the GCS object is loaded into a staging table (WRITE_TRUNCATE), then one
 script deletes the month and inserts the staged rows inside a transaction.
 
+Every call is bounded: one request waits at most `timeout_seconds`, the client's retries of one
+call stop after `retry_seconds`, a load job or query is waited for at most `job_seconds` (then
+cancelled), and the cleanup in `finally` has the same bounds -- so a BigQuery that is down fails
+the step with `StoreUnavailable` (naming BigQuery and its endpoint) in about `retry_seconds`, and
+the step's RetryPolicy tries again; nothing waits forever, and a SIGTERM is never stuck behind an
+unbounded retry loop.
+
 Endpoint and credentials follow the Google client conventions: with `BIGQUERY_EMULATOR_HOST`
 set, the client talks to that emulator with anonymous credentials; otherwise to BigQuery with
 Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS` names a key file). dagster-gcp's
@@ -18,12 +25,15 @@ import dataclasses
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from google.api_core.client_options import ClientOptions
+import requests
 from google.auth.credentials import AnonymousCredentials
+from google.api_core import exceptions as google_exceptions
 from google.cloud import bigquery
 
+from taxi_assets.core.errors import StoreUnavailable
 from taxi_assets.core.identifiers import check_identifier, check_project
 from taxi_assets.core.tables import SOURCE_MONTH, Column
 
@@ -38,6 +48,13 @@ class BigQueryStore:
     project: str
     dataset: str
     location: str = "US"
+    timeout_seconds: float = 30.0  # one HTTP request
+    retry_seconds: float = 60.0  # the client's retries of one call
+    job_seconds: float = 900.0  # a load job or query, start to end (a 20M-row month loads in minutes)
+
+    @property
+    def endpoint(self) -> str:
+        return os.environ.get("BIGQUERY_EMULATOR_HOST") or "https://bigquery.googleapis.com"
 
     def client(self) -> bigquery.Client:
         emulator = os.environ.get("BIGQUERY_EMULATOR_HOST")
@@ -50,6 +67,23 @@ class BigQueryStore:
             )
         return bigquery.Client(project=self.project, location=self.location)
 
+    @property
+    def _call(self) -> dict:
+        """Bounds for one API call."""
+        return {"retry": bigquery.DEFAULT_RETRY.with_timeout(self.retry_seconds), "timeout": self.timeout_seconds}
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[bigquery.Client]:
+        """A client, closed after; a BigQuery that does not answer is a `StoreUnavailable`."""
+        try:
+            with contextlib.closing(self.client()) as client:
+                yield client
+        except (google_exceptions.RetryError, google_exceptions.ServiceUnavailable, requests.ConnectionError,
+                requests.Timeout, concurrent.futures.TimeoutError) as e:
+            raise StoreUnavailable(
+                f"BigQuery ({self.endpoint}) did not answer within {self.retry_seconds:.0f} s: {type(e).__name__}"
+            ) from e
+
     def table_id(self, table: str) -> str:
         check_identifier(self.dataset, "dataset")
         check_identifier(table, "table")
@@ -58,40 +92,47 @@ class BigQueryStore:
     def ensure_dataset(self, client: bigquery.Client) -> None:
         ds = bigquery.Dataset(f"{check_project(self.project)}.{check_identifier(self.dataset, 'dataset')}")
         ds.location = self.location
-        client.create_dataset(ds, exists_ok=True)
+        client.create_dataset(ds, exists_ok=True, **self._call)
 
     def ensure_month_table(self, client: bigquery.Client, table: str, columns: Sequence[Column]) -> None:
         t = bigquery.Table(self.table_id(table), schema=bq_schema(columns))
         t.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.MONTH, field=SOURCE_MONTH)
-        client.create_table(t, exists_ok=True)
+        client.create_table(t, exists_ok=True, **self._call)
 
     def replace_month_from_uri(
         self, table: str, columns: Sequence[Column], month: dt.date, uri: str, log: Callable[[str], None] | None = None
     ) -> int:
         """Load `uri` (parquet) as the month's rows of `table`; returns the month's row count."""
-        with contextlib.closing(self.client()) as client:
+        with self._session() as client:
             return self._replace_month(client, table, columns, month, uri, log)
 
-    def _replace_month(self, client, table, columns, month, uri, log) -> int:
-        self.ensure_dataset(client)
-        self.ensure_month_table(client, table, columns)
-        target = self.table_id(table)
-        staging = self.table_id(f"{table}__load_{month:%Y%m}")
-        # a staging table that expires by itself, should a crash leave it behind
+    def load_staging(self, client: bigquery.Client, staging: str, columns: Sequence[Column], uri: str, log=None) -> None:
+        """A fresh staging table that expires by itself (should a crash leave it behind), filled from `uri`.
+
+        Appended to, not truncated: WRITE_TRUNCATE would replace the table and drop its expiry."""
+        client.delete_table(staging, not_found_ok=True, **self._call)
         stage = bigquery.Table(staging, schema=bq_schema(columns))
         stage.expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
-        client.create_table(stage, exists_ok=True)
+        client.create_table(stage, **self._call)
         load = client.load_table_from_uri(
             uri,
             staging,
             job_config=bigquery.LoadJobConfig(
                 source_format=bigquery.SourceFormat.PARQUET,
                 schema=bq_schema(columns),
-                write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
-                create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+                write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+                create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
             ),
+            **self._call,
         )
-        _wait(load, f"load job {load.job_id} ({uri} -> {staging})", log)
+        _wait(load, f"load job {load.job_id} ({uri} -> {staging})", log, self.job_seconds)
+
+    def _replace_month(self, client, table, columns, month, uri, log) -> int:
+        self.ensure_dataset(client)
+        self.ensure_month_table(client, table, columns)
+        target = self.table_id(table)
+        staging = self.table_id(f"{table}__load_{month:%Y%m}")
+        self.load_staging(client, staging, columns, uri, log)
         names = ", ".join(f"`{c.name}`" for c in columns)
         month_literal = f"DATE '{month.isoformat()}'"  # a date object, formatted by us: no injection
         script = f"""
@@ -101,29 +142,30 @@ class BigQueryStore:
         COMMIT TRANSACTION;
         """
         try:
-            client.query(script).result()
+            _wait(client.query(script, **self._call), f"month swap of {target}", log, self.job_seconds)
         finally:
-            client.delete_table(staging, not_found_ok=True)
+            client.delete_table(staging, not_found_ok=True, **self._call)  # bounded: never hangs a SIGTERM
         return self.count_month(table, month, client)
 
     def count_month(self, table: str, month: dt.date, client: bigquery.Client | None = None) -> int:
         if client is None:
-            with contextlib.closing(self.client()) as own:
+            with self._session() as own:
                 return self.count_month(table, month, own)
         job = client.query(
             f"SELECT COUNT(*) AS n FROM `{self.table_id(table)}` WHERE `{SOURCE_MONTH}` = @m",
             job_config=bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("m", "DATE", month)]),
+            **self._call,
         )
-        return next(iter(job.result()))["n"]
+        return next(iter(job.result(timeout=self.job_seconds, retry=self._call["retry"])))["n"]
 
     def replace_table_from_uri(self, table: str, columns: Sequence[Column], uri: str) -> int:
         """Load a small unpartitioned table (the zone lookup) whole."""
-        with contextlib.closing(self.client()) as client:
+        with self._session() as client:
             return self._replace_table(client, table, columns, uri)
 
     def _replace_table(self, client: bigquery.Client, table: str, columns: Sequence[Column], uri: str) -> int:
         self.ensure_dataset(client)
-        client.load_table_from_uri(
+        load = client.load_table_from_uri(
             uri,
             self.table_id(table),
             job_config=bigquery.LoadJobConfig(
@@ -131,21 +173,29 @@ class BigQueryStore:
                 schema=bq_schema(columns),
                 write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
             ),
-        ).result()
-        return client.get_table(self.table_id(table)).num_rows
+            **self._call,
+        )
+        _wait(load, f"load of {table}", None, self.job_seconds)
+        return client.get_table(self.table_id(table), **self._call).num_rows
 
     def query(self, sql: str) -> list[dict]:
-        with contextlib.closing(self.client()) as client:
-            return [dict(r) for r in client.query(sql).result()]
+        with self._session() as client:
+            job = client.query(sql, **self._call)
+            return [dict(r) for r in job.result(timeout=self.job_seconds, retry=self._call["retry"])]
 
 
-def _wait(job: bigquery.LoadJob, what: str, log: Callable[[str], None] | None, every: float = 5.0) -> None:
-    """Wait for a job, logging its state every `every` seconds."""
+def _wait(job, what: str, log: Callable[[str], None] | None, limit: float, every: float = 5.0) -> None:
+    """Wait for a job at most `limit` seconds (then cancel it), logging its state every `every` seconds."""
     t0 = time.monotonic()
     while True:
         try:
             job.result(timeout=every)
             return
         except concurrent.futures.TimeoutError:
+            waited = time.monotonic() - t0
+            if waited >= limit:
+                with contextlib.suppress(Exception):
+                    job.cancel(timeout=10)
+                raise
             if log:
-                log(f"{what}: {job.state} after {time.monotonic() - t0:,.0f} s")
+                log(f"{what}: {job.state} after {waited:,.0f} s")

@@ -61,7 +61,7 @@ class FileStore:
     def place(self, staged: Path, key: Sequence[str], partition_key: str | None) -> Path:
         stem = partition_key or "latest"
         target_dir = self.dir_for(key)
-        target_dir.mkdir(parents=True, exist_ok=True)
+        target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         final = target_dir / f"{stem}{_suffix(staged)}"
         if staged.resolve() == final.resolve():  # the kept file, unchanged at the source
             return final
@@ -70,6 +70,7 @@ class FileStore:
             shutil.copyfile(staged, tmp)
             staged.unlink()
             staged = tmp
+        os.chmod(staged, 0o600)  # owner-only, whatever the umask: trip data is not for every local user
         os.replace(staged, final)
         try:
             staged.parent.rmdir()

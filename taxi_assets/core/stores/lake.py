@@ -1,21 +1,29 @@
 """The data lake: the cleaned parquet of each month as one object in a GCS bucket.
 
 The client is a google-cloud-storage `Client` (the Dagster layer gets it from dagster-gcp's
-`GCSResource`). With `STORAGE_EMULATOR_HOST` set, it talks to that emulator with anonymous
+`GCSResource`). Every call is bounded: a request waits at most `timeout_seconds` and the client's
+retries of one call stop after `retry_seconds`; a GCS that does not answer is a `StoreUnavailable`
+naming GCS and its endpoint (the step's RetryPolicy tries again). With `STORAGE_EMULATOR_HOST` set, it talks to that emulator with anonymous
 credentials; with it unset, to real GCS with Application Default Credentials
 (`GOOGLE_APPLICATION_CREDENTIALS`). Use the store as a context manager: the client is closed after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import requests
+from google.api_core import exceptions as google_exceptions
 from google.cloud import storage
+from google.cloud.storage.retry import DEFAULT_RETRY
 
+from taxi_assets.core.errors import StoreUnavailable
 from taxi_assets.core.progress import Progress
 
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
@@ -43,12 +51,29 @@ class LakeStore:
     client: storage.Client
     bucket: str
     prefix: str = ""
+    timeout_seconds: float = 30.0  # one HTTP request (one 16 MB chunk of an upload)
+    retry_seconds: float = 60.0  # the client's retries of one call
 
     def __enter__(self) -> LakeStore:
         return self
 
     def __exit__(self, *exc) -> None:
         self.client.close()
+
+    @property
+    def _call(self) -> dict:
+        return {"retry": DEFAULT_RETRY.with_timeout(self.retry_seconds), "timeout": self.timeout_seconds}
+
+    @contextlib.contextmanager
+    def _bounded(self) -> Iterator[None]:
+        try:
+            yield
+        except (google_exceptions.RetryError, google_exceptions.ServiceUnavailable, requests.ConnectionError,
+                requests.Timeout) as e:
+            endpoint = os.environ.get("STORAGE_EMULATOR_HOST") or "https://storage.googleapis.com"
+            raise StoreUnavailable(
+                f"GCS ({endpoint}) did not answer within {self.retry_seconds:.0f} s: {type(e).__name__}"
+            ) from e
 
     def object_name(self, name: str) -> str:
         return f"{self.prefix.strip('/')}/{name}" if self.prefix.strip("/") else name
@@ -61,20 +86,22 @@ class LakeStore:
         # resumable, chunked upload: memory stays flat whatever the file size
         blob.chunk_size = 16 << 20
         size = local.stat().st_size
-        with open(local, "rb") as f:
+        with self._bounded(), open(local, "rb") as f:
             blob.upload_from_file(
-                _ProgressReader(f, Progress(f"upload to {self.uri(name)}", log)), size=size, content_type=PARQUET_CONTENT_TYPE
+                _ProgressReader(f, Progress(f"upload to {self.uri(name)}", log)), size=size,
+                content_type=PARQUET_CONTENT_TYPE, **self._call,
             )
-        blob.reload()
+            blob.reload(**self._call)
         return LakeObject(self.uri(name), blob.size, blob.crc32c, blob.md5_hash, blob.generation)
 
     def parquet_rows(self, name: str) -> int | None:
         """The row count in an object's parquet footer (two ranged GETs, not a download); None if absent."""
-        blob = self.client.bucket(self.bucket).get_blob(self.object_name(name))
-        if blob is None:
-            return None
-        with pq.ParquetFile(io.BufferedReader(_BlobFile(blob), buffer_size=64 << 10)) as pf:
-            return pf.metadata.num_rows
+        with self._bounded():
+            blob = self.client.bucket(self.bucket).get_blob(self.object_name(name), **self._call)
+            if blob is None:
+                return None
+            with pq.ParquetFile(io.BufferedReader(_BlobFile(blob, self._call), buffer_size=64 << 10)) as pf:
+                return pf.metadata.num_rows
 
 
 class _ProgressReader:
@@ -96,8 +123,8 @@ class _ProgressReader:
 class _BlobFile(io.RawIOBase):
     """A GCS object as a seekable read-only file: ranged GETs, so a parquet footer costs two requests."""
 
-    def __init__(self, blob):
-        self.blob, self.pos, self.size = blob, 0, blob.size
+    def __init__(self, blob, call: dict):
+        self.blob, self.pos, self.size, self.call = blob, 0, blob.size, call
 
     def readable(self) -> bool:
         return True
@@ -116,7 +143,7 @@ class _BlobFile(io.RawIOBase):
         n = min(len(b), self.size - self.pos)
         if n <= 0:
             return 0
-        data = self.blob.download_as_bytes(start=self.pos, end=self.pos + n - 1)
+        data = self.blob.download_as_bytes(start=self.pos, end=self.pos + n - 1, **self.call)
         b[: len(data)] = data
         self.pos += len(data)
         return len(data)

@@ -1,4 +1,5 @@
 import datetime as dt
+import contextlib
 import os
 
 import pyarrow.parquet as pq
@@ -74,3 +75,25 @@ def test_times_keep_their_wall_clock_value_in_bigquery(lake, warehouse, tmp_path
         f"SELECT MIN(pickup_datetime) AS lo, MAX(pickup_datetime) AS hi FROM `{warehouse.table_id(GREEN.table)}`"
     )
     assert (row["lo"], row["hi"]) == (min(times), max(times))  # naive datetimes, no zone shift
+
+
+def test_a_staging_table_always_carries_an_expiry(lake, warehouse, tmp_path, monkeypatch):
+    # load_staging is what a crashed swap leaves behind: it is created with an expiry and appended to
+    # (WRITE_TRUNCATE would replace it, dropping the expiry). The emulator does not keep expiries, so
+    # the test records what is asked of BigQuery, and checks the rows with the emulator.
+    local = month_parquet(tmp_path, JAN, 300)
+    uri = lake.upload(local, "green/staging_probe.parquet").uri
+    staging = warehouse.table_id(f"{GREEN.table}__load_probe")
+    created, loads = [], []
+    with contextlib.closing(warehouse.client()) as client:
+        real_create, real_load = client.create_table, client.load_table_from_uri
+        monkeypatch.setattr(client, "create_table", lambda t, **kw: created.append(t) or real_create(t, **kw))
+        monkeypatch.setattr(client, "load_table_from_uri",
+                            lambda u, d, job_config, **kw: loads.append(job_config) or real_load(u, d, job_config=job_config, **kw))
+        warehouse.ensure_dataset(client)
+        warehouse.load_staging(client, staging, GREEN.all_columns, uri)
+        assert client.get_table(staging).num_rows == pq.ParquetFile(local).metadata.num_rows
+        client.delete_table(staging)
+    [table] = [t for t in created if t.table_id.endswith("__load_probe")]
+    assert table.expires is not None and table.expires > dt.datetime.now(dt.timezone.utc)
+    assert [j.write_disposition for j in loads] == ["WRITE_APPEND"]

@@ -1,0 +1,109 @@
+"""The preflight: every run checks its partition key and its configuration when it starts, before any
+step touches a store.
+
+A resource that every asset requires; its `setup_for_execution` runs once the run has started and
+before the first step's code. It also tags the run with its worker process, for the dead-run
+sweeper (defs/sweeper.py). It refuses, in one message naming each problem:
+- a partition key that is not the first day of a month, or outside the partitions (with the range);
+- a variable the stores need that is not set, or a schema / dataset / project / bucket name that
+  cannot work (today such a name failed only at its own step, after other stores were reloaded);
+- a source URL template that breaks the rules of `core.source.check_url_template`;
+- run config that carries credentials (`user:password@` or a token in a URL): they belong in the
+  environment (`TAXI_SOURCE_URL`), never in run config, which Dagster stores and the UI shows.
+"""
+
+import re
+import urllib.parse
+
+import dagster as dg
+
+from taxi_assets.core.config import load_settings
+from taxi_assets.core.errors import ConfigError
+from taxi_assets.core.identifiers import check_identifier, check_project
+from taxi_assets.core.months import partition_month
+from taxi_assets.core.redaction import redact
+from taxi_assets.core.source import check_url_template
+from taxi_assets.defs.partitions import monthly_partitions
+from taxi_assets.defs.sweeper import WORKER_TAG, this_worker
+
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+REQUIRED = ("TAXI_POSTGRES_URL", "TAXI_GCS_BUCKET", "TAXI_BQ_PROJECT", "TAXI_BQ_DATASET")
+
+
+def partition_problem(key: str | None, partitions: dg.TimeWindowPartitionsDefinition) -> str | None:
+    if key is None:
+        return None
+    try:
+        partition_month(key)
+    except ValueError as e:
+        return str(e)
+    if not partitions.has_partition_key(key):
+        keys = partitions.get_partition_keys()
+        span = f"{keys[0]} .. {keys[-1]}" if keys else "none yet"
+        return f"partition key {key!r} is outside the partitions ({span})"
+    return None
+
+
+def _credentials(value: str) -> bool:
+    parts = urllib.parse.urlsplit(value)
+    return bool(parts.password or parts.username) or redact(value) != value
+
+
+def config_problems(environ_settings, run_config: dict) -> list[str]:
+    s = environ_settings
+    problems = [f"{name} is not set" for name in REQUIRED if not s.get(name)]
+    checks = [
+        (lambda: check_identifier(s.get("TAXI_POSTGRES_SCHEMA"), "schema (TAXI_POSTGRES_SCHEMA)")),
+        (lambda: check_identifier(s.get("TAXI_BQ_DATASET") or "", "dataset (TAXI_BQ_DATASET)")) if s.get("TAXI_BQ_DATASET") else None,
+        (lambda: check_project(s.get("TAXI_BQ_PROJECT"))) if s.get("TAXI_BQ_PROJECT") else None,
+        (lambda: check_url_template(s.url_template)),
+    ]
+    for check in filter(None, checks):
+        try:
+            check()
+        except ValueError as e:
+            problems.append(str(e))
+    bucket = s.get("TAXI_GCS_BUCKET")
+    if bucket and not BUCKET.match(bucket):
+        problems.append(f"invalid bucket {bucket!r} (TAXI_GCS_BUCKET): 3-63 lower-case letters, digits, '.', '_', '-'")
+    for op, op_config in (run_config.get("ops") or {}).items():
+        config = (op_config or {}).get("config") or {}
+        for field, value in config.items():
+            if not isinstance(value, str):
+                continue
+            if _credentials(value):
+                problems.append(f"{op}.{field}: credentials do not belong in run config (it is stored and shown in "
+                                "the UI); put the URL with its credentials in TAXI_SOURCE_URL")
+            elif field == "url_template":
+                try:
+                    check_url_template(value)
+                except ValueError as e:
+                    problems.append(f"{op}.{field}: {e}")
+            elif field == "db_schema":
+                try:
+                    check_identifier(value, "schema")
+                except ValueError as e:
+                    problems.append(f"{op}.{field}: {e}")
+    return problems
+
+
+class PreflightResource(dg.ConfigurableResource):
+    """Checks the run's partition key and the configuration before any step runs (see the module)."""
+
+    enabled: bool = True  # off only for tests that build assets with hand-made resources
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.run
+        if run is None or not self.enabled:  # built outside a run (a test's build_resources): nothing to check
+            return
+        if context.instance is not None:  # who runs it, for the dead-run sweeper (defs/sweeper.py)
+            context.instance.add_run_tags(run.run_id, {WORKER_TAG: this_worker()})
+        settings = load_settings()
+        problems = []
+        key = run.tags.get("dagster/partition")
+        problem = partition_problem(key, monthly_partitions(settings))
+        if problem:
+            problems.append(problem)
+        problems += config_problems(settings, run.run_config or {})
+        if problems:
+            raise ConfigError("the run was refused before any step ran: " + "; ".join(redact(p) for p in problems))
