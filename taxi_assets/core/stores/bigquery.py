@@ -72,6 +72,12 @@ class BigQueryStore:
         """Bounds for one API call."""
         return {"retry": bigquery.DEFAULT_RETRY.with_timeout(self.retry_seconds), "timeout": self.timeout_seconds}
 
+    @property
+    def _query(self) -> dict:
+        """Bounds for a query: the call's; no re-issue of a failed query job (the client's own
+        job-insert retry runs 10 min whatever the call's bound: the step's RetryPolicy retries instead)."""
+        return {**self._call, "job_retry": None}
+
     @contextlib.contextmanager
     def _session(self) -> Iterator[bigquery.Client]:
         """A client, closed after; a BigQuery that does not answer is a `StoreUnavailable`."""
@@ -142,7 +148,7 @@ class BigQueryStore:
         COMMIT TRANSACTION;
         """
         try:
-            _wait(client.query(script, **self._call), f"month swap of {target}", log, self.job_seconds)
+            _wait(client.query(script, **self._query), f"month swap of {target}", log, self.job_seconds)
         finally:
             client.delete_table(staging, not_found_ok=True, **self._call)  # bounded: never hangs a SIGTERM
         return self.count_month(table, month, client)
@@ -154,7 +160,7 @@ class BigQueryStore:
         job = client.query(
             f"SELECT COUNT(*) AS n FROM `{self.table_id(table)}` WHERE `{SOURCE_MONTH}` = @m",
             job_config=bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("m", "DATE", month)]),
-            **self._call,
+            **self._query,
         )
         return next(iter(job.result(timeout=self.job_seconds, retry=self._call["retry"])))["n"]
 
@@ -180,7 +186,7 @@ class BigQueryStore:
 
     def query(self, sql: str) -> list[dict]:
         with self._session() as client:
-            job = client.query(sql, **self._call)
+            job = client.query(sql, **self._query)
             return [dict(r) for r in job.result(timeout=self.job_seconds, retry=self._call["retry"])]
 
 
