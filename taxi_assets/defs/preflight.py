@@ -8,8 +8,10 @@ sweeper (defs/sweeper.py). It refuses, in one message naming each problem:
 - a variable the stores need that is not set, or a schema / dataset / project / bucket name that
   cannot work (today such a name failed only at its own step, after other stores were reloaded);
 - a source URL template that breaks the rules of `core.source.check_url_template`;
-- run config that carries credentials (`user:password@` or a token in a URL): they belong in the
-  environment (`TAXI_SOURCE_URL`), never in run config, which Dagster stores and the UI shows.
+- run config that carries credentials (`user:password@` or a token in a URL) in any string field: they
+  belong in the environment, never in run config, which Dagster stores and the UI shows. (The source
+  URL cannot be set in run config at all: `raw_file` takes only a known source's name, an enum that
+  Dagster's config validation checks before the run is created.)
 """
 
 import re
@@ -73,12 +75,7 @@ def config_problems(environ_settings, run_config: dict) -> list[str]:
                 continue
             if _credentials(value):
                 problems.append(f"{op}.{field}: credentials do not belong in run config (it is stored and shown in "
-                                "the UI); put the URL with its credentials in TAXI_SOURCE_URL")
-            elif field == "url_template":
-                try:
-                    check_url_template(value)
-                except ValueError as e:
-                    problems.append(f"{op}.{field}: {e}")
+                                "the UI); they belong in the environment (TAXI_SOURCE_URL, TAXI_POSTGRES_URL)")
             elif field == "db_schema":
                 try:
                     check_identifier(value, "schema")

@@ -4,11 +4,13 @@
                                \\-> gcs_object -> bigquery_table
 
 Each asset names what it produces and hands the work to a core client (through a resource) or to
-the transform; each requires the `preflight` resource, which checks the run before any step runs; all share the monthly partitions, so a backfill of a range of months is one action.
+the transform; each requires the `preflight` resource, which checks the run before any step runs;
+all share the monthly partitions, so a backfill of a range of months is one action.
 """
 
 
 import dataclasses
+import enum
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
+from taxi_assets.core.config import SOURCES
 from taxi_assets.core.errors import TaxiFileError
 from taxi_assets.core.formats import parquet_batches, parquet_rows, sniff_format
 from taxi_assets.core.months import partition_month
@@ -38,10 +41,16 @@ from taxi_assets.defs.resources import (
 SUFFIXES = {"csv.gz": ".csv.gz", "csv": ".csv", "parquet": ".parquet"}
 
 
+# A run may pick another of the known public sources, never a URL: run config is stored and shown
+# by Dagster before any of our code runs, so a URL there could carry credentials or point at a local
+# file. An enum is checked by Dagster's own config validation, before the run is created.
+SourceName = enum.Enum("SourceName", {name: name for name in SOURCES})
+
+
 class DownloadConfig(dg.Config):
     """Per-run settings of the download (defaults come from the environment via the source resource)."""
 
-    url_template: str | None = None  # e.g. a mirror; {taxi}, {year}, {month}
+    source: SourceName | None = None  # one of the known sources (TAXI_SOURCE's choices) instead of the configured one
     force: bool = False  # download even if the source says the kept copy is current
 
 
@@ -91,7 +100,7 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
     ) -> dg.Output[Path]:
         month = partition_month(context.partition_key)
         label = taxi.file_label(month)
-        client = source.client(config.url_template)
+        client = source.client(SOURCES[config.source.value][0] if config.source else None)
         try:
             url = client.url_for(taxi.name, month)
         except ValueError as e:

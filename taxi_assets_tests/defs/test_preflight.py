@@ -58,8 +58,22 @@ def test_a_bad_dataset_name_touches_no_store(env):
     assert "invalid dataset (TAXI_BQ_DATASET) 'nyc-taxi; drop'" in refusal(result)
 
 
-def test_credentials_in_run_config_are_refused_and_not_repeated(env):
+def test_credentials_in_run_config_are_refused_before_a_run_is_stored(env):
+    """A URL cannot be given in run config at all (only a known source's name), so credentials
+    there are refused by Dagster's config validation: no run is created, the value is not repeated."""
     config = {"ops": {"green__raw_file": {"config": {"url_template": "https://u:Hunter2pw@mirror.example/{taxi}/{year}-{month}.csv.gz"}}}}
+    instance = dg.DagsterInstance.ephemeral()
+    settings = load_settings()
+    defs = dg.Definitions.merge(shared_defs(settings), build_taxi_defs(TAXI_TYPES["green"], settings))
+    with pytest.raises(dg.DagsterInvalidConfigError) as refused:
+        defs.resolve_job_def("green_taxi_job").execute_in_process(
+            tags={"dagster/partition": "2021-01-01"}, run_config=config, instance=instance)
+    assert "url_template" in str(refused.value) and "Hunter2pw" not in str(refused.value)
+    assert instance.get_runs() == []
+
+
+def test_a_token_in_any_other_run_config_string_is_refused_at_run_start(env):
+    config = {"ops": {"green__postgres_table": {"config": {"db_schema": "https://x/?access_token=Hunter2pw"}}}}
     result = run_job("2021-01-01", config)
     assert not result.success and steps_started(result) == []
     assert "credentials do not belong in run config" in refusal(result) and "Hunter2pw" not in refusal(result)

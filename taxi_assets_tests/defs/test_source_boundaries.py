@@ -78,24 +78,38 @@ def _everything_written(instance, result, data_dir) -> str:
     return "\n".join(text)
 
 
-@pytest.mark.parametrize("where", ["environment", "run config"])
-def test_a_secret_file_behind_a_fragment_is_never_read(tmp_path, where):
-    site = tmp_path / "site"
-    sample.write_month(site, "yellow", MONTH, rows=200)
+def test_a_secret_file_behind_a_fragment_is_never_read(tmp_path):
     secret = tmp_path / "state.json"
     secret.write_text(f'{{"password": "{SECRET}"}}\n')
-    hostile = secret.as_uri() + "#{taxi}{year}{month}"
-    good = site.as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
-    if where == "environment":
-        source, run_config = SourceResource(url_template=hostile, file_root=str(tmp_path)), None
-    else:
-        source = SourceResource(url_template=good, file_root=str(site))
-        run_config = {"ops": {"yellow__raw_file": {"config": {"url_template": hostile}}}}
-    result, instance, data = _materialize_raw(tmp_path, source, run_config)
+    source = SourceResource(url_template=secret.as_uri() + "#{taxi}{year}{month}", file_root=str(tmp_path))
+    result, instance, data = _materialize_raw(tmp_path, source)
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert "fragment" in failure.event_specific_data.error.message
     assert SECRET not in _everything_written(instance, result, data)
+
+
+def test_run_config_cannot_name_a_url_only_a_known_source(tmp_path):
+    """A URL in run config is refused by Dagster's config validation, before a run exists: nothing
+    stored, nothing read, the URL not repeated. A run may only pick one of the known sources."""
+    site = tmp_path / "site"
+    sample.write_month(site, "yellow", MONTH, rows=200)
+    secret = tmp_path / "state.json"
+    secret.write_text(f'{{"password": "{SECRET}"}}\n')
+    source = SourceResource(url_template=site.as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz", file_root=str(site))
+    hostile = {"ops": {"yellow__raw_file": {"config": {"url_template": secret.as_uri() + "#{taxi}{year}{month}"}}}}
+    with pytest.raises(dg.DagsterInvalidConfigError) as refused:
+        _materialize_raw(tmp_path, source, hostile)
+    assert 'unexpected config entry "url_template"' in str(refused.value) and SECRET not in str(refused.value)
+    assert "state.json" not in str(refused.value)
+    assert not (tmp_path / "data").exists()
+    raw_file = build_trip_assets(TAXI_TYPES["yellow"], monthly_partitions(load_settings())).raw_file
+    defs = dg.Definitions(assets=[raw_file], jobs=[dg.define_asset_job("raw", selection=[raw_file])], resources={"preflight": PreflightResource(enabled=False), "source": source,
+                                                 "file_store": FileStoreResource(base_dir="x"), "file_io_manager": FileIOManager(base_dir="x")})
+    resolved = defs.resolve_job_def("raw")
+    assert dg.validate_run_config(resolved, {"ops": {"yellow__raw_file": {"config": {"source": "tlc"}}}})
+    with pytest.raises(dg.DagsterInvalidConfigError, match="source"):
+        dg.validate_run_config(resolved, {"ops": {"yellow__raw_file": {"config": {"source": "https://u:pw@mirror.example/x"}}}})
 
 
 def test_a_file_outside_the_root_is_refused_and_not_quoted(tmp_path):
