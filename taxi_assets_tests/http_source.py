@@ -7,7 +7,8 @@
 Faults, consumed in order per path: an int is answered as that HTTP status; "reset" sends the
 headers and half the body, then closes the connection; "truncate" sends a body cut in half
 with a matching Content-Length (a truncated file that looks whole); "html" sends an HTML error
-page with status 200. Files are served with ETag (answering If-None-Match with 304),
+page with status 200. A path with no file is answered `missing_status` (404; 403 is what
+CloudFront in front of the TLC's bucket answers, to HEAD and GET alike). Files are served with ETag (answering If-None-Match with 304),
 Last-Modified, HEAD and single Range support. POSTs (webhooks) are recorded in `posts`.
 """
 
@@ -22,8 +23,9 @@ from pathlib import Path
 
 
 class SourceServer:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, missing_status: int = 404):
         self.root = Path(root)
+        self.missing_status = missing_status
         self.faults: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -105,11 +107,12 @@ class SourceServer:
             return
         file = (self.root / h.path.split("?", 1)[0].lstrip("/")).resolve()
         if not file.is_file() or self.root.resolve() not in file.parents:
-            h.send_response(404)
-            h.send_header("Content-Length", "9")
+            body = b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code></Error>" if self.missing_status == 403 else b"not found"
+            h.send_response(self.missing_status)
+            h.send_header("Content-Length", str(len(body)))
             h.end_headers()
             if not head:
-                h.wfile.write(b"not found")
+                h.wfile.write(body)
             return
         data = file.read_bytes()
         if fault == "truncate":

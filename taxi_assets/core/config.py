@@ -58,6 +58,8 @@ VARIABLES: dict[str, Variable] = {
         Variable("TAXI_SCHEDULE_HOUR", "6", "hour (0-23) the monthly schedules tick"),
         Variable("TAXI_SCHEDULE_TIMEZONE", "America/New_York", "time zone of the schedules and partitions"),
         Variable("TAXI_SENSOR_INTERVAL_SECONDS", str(6 * 3600), "seconds between new-file sensor ticks"),
+        Variable("TAXI_REPUBLISH_INTERVAL_SECONDS", str(24 * 3600),
+                 "seconds between republished-file sensor ticks (24 months probed a tick)"),
         Variable("TAXI_ALERT_WEBHOOK_URL", None, "Slack-compatible webhook for failed runs (unset: logged)", secret=True),
         Variable("TAXI_UI_URL", "http://127.0.0.1:3000", "the UI's address, for links in alerts"),
     )
@@ -76,6 +78,7 @@ class Settings:
     schedule_hour: int
     schedule_timezone: str
     sensor_interval_seconds: int
+    republish_interval_seconds: int
     environ: Mapping[str, str]
 
     def is_set(self, name: str) -> bool:
@@ -108,6 +111,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TAXI_SCHEDULE_TIMEZONE={tz!r}: expected an IANA time zone, e.g. America/New_York") from None
     interval = _whole_number(get, "TAXI_SENSOR_INTERVAL_SECONDS", 30, 10**9)
+    republish = _whole_number(get, "TAXI_REPUBLISH_INTERVAL_SECONDS", 30, 10**9)
     return Settings(
         source=source,
         url_template=env.get("TAXI_SOURCE_URL") or url_template,
@@ -117,6 +121,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         schedule_hour=hour,
         schedule_timezone=tz,
         sensor_interval_seconds=interval,
+        republish_interval_seconds=republish,
         environ=env,
     )
 

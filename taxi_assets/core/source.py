@@ -2,8 +2,10 @@
 
 One attempt per call: a transient failure (5xx, 408/425/429, timeout, reset, a body cut short)
 raises `DownloadFailed`, and the caller's retry layer (the asset's Dagster `RetryPolicy`, with
-backoff and jitter) tries again; a 404/410 raises `SourceFileMissing` and anything else that
-cannot be fixed by retrying (an HTML page, a truncated gzip, a 4xx) a `TaxiFileError`.
+backoff and jitter) tries again; a 404/410 -- or a 403, CloudFront's answer for an object that is
+not there (the TLC's site answers 403 for a month not published yet) -- raises `SourceFileMissing`
+(never retried; "not yet" for the sensors), and anything else that cannot be fixed by retrying
+(an HTML page, a truncated gzip, another 4xx) a `TaxiFileError`.
 """
 
 from __future__ import annotations
@@ -97,6 +99,20 @@ def local_path(url: str, root: str | None, label: str) -> Path:
     return path
 
 
+# "no such file": 404/410, and 403, which S3 behind CloudFront answers for a missing object (the
+# TLC's d37ci6vzurychx.cloudfront.net does, for every month it has not published)
+MISSING_STATUS = (403, 404, 410)
+
+
+@dataclasses.dataclass(frozen=True)
+class Remote:
+    """What the source says about a file without sending it: its validators and size."""
+
+    etag: str | None
+    last_modified: str | None
+    bytes: int | None
+
+
 def _retryable_status(code: int) -> bool:
     return code >= 500 or code in (408, 425, 429)
 
@@ -134,7 +150,7 @@ class Source:
         the source says it is unchanged (HTTP 304 to a conditional GET; same size and mtime for
         file://), nothing is downloaded and the result has `not_modified=True`.
 
-        Raises SourceFileMissing (404), DownloadFailed (transient: worth another attempt) or
+        Raises SourceFileMissing (404/410/403), DownloadFailed (transient: worth another attempt) or
         TaxiFileError (what arrived is not a readable file). `dest` is left incomplete on error:
         the caller must not move it into place.
         """
@@ -164,21 +180,37 @@ class Source:
         return Download(url, dest, dest.stat().st_size, etag, last_modified)
 
     def exists(self, url: str, label: str) -> bool:
-        """Does the source have this file yet? 404/410 -> False; other failures raise DownloadFailed."""
+        """Does the source have this file yet? 404/410/403 -> False; other failures raise DownloadFailed."""
+        return self.stat(url, label) is not None
+
+    def stat(self, url: str, label: str) -> Remote | None:
+        """The file's ETag, Last-Modified and size at the source (one HEAD), None if it has none.
+
+        A HEAD refused (403/405/501: some signed URLs allow GET only) is asked again as a GET of the
+        first byte; a 403 to that GET is "no such file" (CloudFront's answer for a missing object).
+        """
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme == "file":
-            return local_path(url, self.file_root, label).is_file()
+            path = local_path(url, self.file_root, label)
+            if not path.is_file():
+                return None
+            etag, last_modified = _file_validators(path)
+            return Remote(etag, last_modified, path.stat().st_size)
         try:
             r = self.session.head(url, allow_redirects=True, timeout=self.timeout_seconds)
+            size = r.headers.get("Content-Length")
             if r.status_code in (405, 403, 501):  # HEAD not allowed: ask for the first byte instead
                 with self.session.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=self.timeout_seconds) as g:
                     r = g
+                    total = g.headers.get("Content-Range", "").rpartition("/")[2]
+                    size = total if total.isdigit() else (g.headers.get("Content-Length") if g.status_code == 200 else None)
         except (requests.ConnectionError, requests.Timeout) as e:
             raise DownloadFailed(f"{label}: probing the source failed: {type(e).__name__}") from e
-        if r.status_code in (404, 410):
-            return False
+        if r.status_code in MISSING_STATUS:
+            return None
         if r.status_code < 400:
-            return True
+            return Remote(r.headers.get("ETag"), r.headers.get("Last-Modified"),
+                          int(size) if size and size.isdigit() else None)
         raise DownloadFailed(f"{label}: probing the source answered HTTP {r.status_code} ({redact(url)})")
 
     def _fetch_http(
@@ -194,8 +226,12 @@ class Source:
                 if r.status_code == 304:
                     return Download(url, dest, int(known.get("bytes") or 0), known.get("etag") or None,
                                     known.get("last_modified") or None, not_modified=True)
-                if r.status_code in (404, 410):
-                    raise SourceFileMissing(f"{label}: the source has no file for this month (HTTP {r.status_code} from {redact(url)})")
+                if r.status_code in MISSING_STATUS:
+                    raise SourceFileMissing(
+                        f"{label}: the source has no file for this month (HTTP {r.status_code} from {redact(url)}"
+                        + ("; CloudFront answers 403 for a file that is not there: not published (yet)" if r.status_code == 403 else "")
+                        + ")"
+                    )
                 if _retryable_status(r.status_code):
                     raise DownloadFailed(f"{label}: the source answered HTTP {r.status_code} ({redact(url)})")
                 if r.status_code >= 400:

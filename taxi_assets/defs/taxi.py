@@ -1,7 +1,7 @@
 """One taxi type in one place: `build_taxi_defs(taxi)` returns its whole `dg.Definitions`.
 
-The five assets, their asset checks, the monthly job, the monthly schedule and the new-file
-sensor of one `TaxiType` record, all on the shared monthly partitions. The resources they use
+The five assets, their asset checks, the monthly job, the monthly schedule, the new-file
+sensor and the republished-file sensor of one `TaxiType` record, all on the shared monthly partitions. The resources they use
 (and the zone lookup, the failure alert, the automation sensor) are in `taxi_assets.defs.shared`;
 `taxi_assets.definitions` merges both.
 """
@@ -14,6 +14,7 @@ from taxi_assets.core.config import Settings, load_settings
 from taxi_assets.core.tables import TaxiType
 from taxi_assets.defs.checks import build_trip_checks
 from taxi_assets.defs.partitions import monthly_partitions
+from taxi_assets.defs.republished import build_republished_sensor
 from taxi_assets.defs.schedules import build_taxi_schedule
 from taxi_assets.defs.sensors import build_new_file_sensor
 from taxi_assets.defs.trip_assets import build_trip_assets
@@ -40,5 +41,8 @@ def build_taxi_defs(taxi: TaxiType, settings: Settings | None = None) -> dg.Defi
         asset_checks=build_trip_checks(taxi, assets, partitions, blocking=True),
         jobs=[job],
         schedules=[build_taxi_schedule(taxi, job, partitions, settings)],
-        sensors=[build_new_file_sensor(taxi, job, assets.raw_file, partitions, settings.sensor_interval_seconds)],
+        sensors=[
+            build_new_file_sensor(taxi, job, assets.raw_file, partitions, settings.sensor_interval_seconds),
+            build_republished_sensor(taxi, job, assets.raw_file, settings.republish_interval_seconds),
+        ],
     )

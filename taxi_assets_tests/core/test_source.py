@@ -87,3 +87,24 @@ def test_file_url(tmp_path):
     assert got.bytes == (tmp_path / "fhv" / "fhv_tripdata_2021-01.csv.gz").stat().st_size
     with pytest.raises(SourceFileMissing, match="fhv 2021-02"):
         src.fetch(src.url_for("fhv", dt.date(2021, 2, 1)), tmp_path / "g", "fhv 2021-02")
+
+
+def test_403_is_a_missing_month_like_404_one_request_no_retry(tmp_path):
+    # CloudFront (the TLC's site) answers 403 for a month it has not published
+    sample.write_month(tmp_path / "site", "yellow", JAN, rows=100)
+    with SourceServer(tmp_path / "site", missing_status=403) as server:
+        src = source_for(server)
+        feb = src.url_for("yellow", dt.date(2021, 2, 1))
+        with pytest.raises(SourceFileMissing, match=r"yellow 2021-02: .*HTTP 403.*not published"):
+            src.fetch(feb, tmp_path / "x", "yellow 2021-02")
+        assert server.count("/yellow/yellow_tripdata_2021-02.csv.gz") == 1
+        assert src.exists(feb, "yellow 2021-02") is False  # HEAD 403, then GET of one byte 403: not there
+        assert src.exists(src.url_for("yellow", JAN), "yellow 2021-01") is True
+
+
+def test_stat_gives_the_validators_and_size(server):
+    src = source_for(server)
+    remote = src.stat(src.url_for("yellow", JAN), "yellow 2021-01")
+    assert remote.bytes == (server.root / PATH.lstrip("/")).stat().st_size
+    assert remote.etag and remote.last_modified
+    assert src.stat(src.url_for("green", JAN), "green 2021-01") is None

@@ -36,7 +36,7 @@ def test_a_record_defined_in_a_test_gets_every_definition():
     assert keys == {f"teal/{n}" for n in ("raw_file", "cleaned_parquet", "postgres_table", "gcs_object", "bigquery_table")}
     assert {j.name for j in defs.jobs} == {"teal_taxi_job"}
     assert {s.name for s in defs.schedules} == {"teal_monthly_schedule"}
-    assert {s.name for s in defs.sensors} == {"teal_new_file_sensor"}
+    assert {s.name for s in defs.sensors} == {"teal_new_file_sensor", "teal_republished_file_sensor"}
     checks = {(k.asset_key.to_user_string(), k.name) for c in defs.asset_checks for k in c.check_keys}
     assert ("teal/cleaned_parquet", "rows_reconcile_with_raw") in checks
     assert ("teal/bigquery_table", "rows_reconcile_with_parquet") in checks
