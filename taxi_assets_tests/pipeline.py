@@ -11,7 +11,7 @@ from taxi_assets.defs.partitions import monthly_partitions as _monthly_partition
 from taxi_assets.defs.taxi import build_taxi_defs
 from taxi_assets.defs.zones import taxi_zone_lookup  # noqa: F401  (re-exported for the tests)
 
-monthly_partitions = _monthly_partitions(load_settings())
+monthly_partitions = {name: _monthly_partitions(load_settings(), t) for name, t in TAXI_TYPES.items()}
 TAXI_DEFS = {name: build_taxi_defs(t) for name, t in TAXI_TYPES.items()}
 trip_assets = [a for d in TAXI_DEFS.values() for a in d.assets]
 trip_checks = [c for d in TAXI_DEFS.values() for c in d.asset_checks]

@@ -17,23 +17,62 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_three_partitioned_jobs_and_every_trip_asset_is_monthly():
-    for taxi in TAXI_TYPES:
-        job = defs.resolve_job_def(f"{taxi}_taxi_job")
-        assert job.partitions_def == monthly_partitions
+def test_each_type_has_one_monthly_partitions_definition_for_job_assets_schedule_and_sensor():
     graph = defs.resolve_asset_graph()
-    trip_keys = [k for k in graph.get_all_asset_keys() if k.path[0] in TAXI_TYPES]
-    assert len(trip_keys) == 5 * len(TAXI_TYPES)
-    for key in trip_keys:
-        assert graph.get(key).partitions_def == monthly_partitions
+    for taxi in TAXI_TYPES:
+        parts = monthly_partitions[taxi]
+        assert defs.resolve_job_def(f"{taxi}_taxi_job").partitions_def == parts
+        keys = [k for k in graph.get_all_asset_keys() if k.path[0] == taxi]
+        assert len(keys) == 5 and all(graph.get(k).partitions_def == parts for k in keys)
 
 
-def test_partition_keys_run_from_2019_to_the_last_complete_month():
-    keys = monthly_partitions.get_partition_keys()
+def months_back(n: int) -> str:
     today = dt.date.today()
-    last_complete = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    assert keys[0] == "2019-01-01"
-    assert keys[-1] == last_complete.isoformat()
+    index = today.year * 12 + today.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1).isoformat()
+
+
+@pytest.mark.parametrize("taxi, first, last", [
+    ("yellow", "2019-01-01", "2021-07-01"), ("green", "2019-01-01", "2021-07-01"), ("fhv", "2019-01-01", "2021-07-01"),
+])
+def test_dtc_partitions_are_the_months_of_the_releases(taxi, first, last):
+    keys = partitions_for("dtc", taxi).get_partition_keys()
+    assert (keys[0], keys[-1]) == (first, last)
+
+
+@pytest.mark.parametrize("taxi, first", [("yellow", "2009-01-01"), ("green", "2013-08-01"), ("fhv", "2015-01-01")])
+def test_tlc_partitions_run_from_the_first_published_month_to_two_months_ago(taxi, first):
+    keys = partitions_for("tlc", taxi).get_partition_keys()
+    # the TLC publishes about two months late: the month before last is the newest it can have
+    assert (keys[0], keys[-1]) == (first, months_back(2))
+    assert len(keys) == len(set(keys)) and keys == sorted(keys)
+
+
+def partitions_for(source: str, taxi: str) -> dg.MonthlyPartitionsDefinition:
+    from taxi_assets.core.config import load_settings
+    from taxi_assets.defs.partitions import monthly_partitions as build
+
+    return build(load_settings({"TAXI_SOURCE": source}), TAXI_TYPES[taxi])
+
+
+def test_schedule_and_new_file_sensor_offer_only_the_sources_months():
+    from taxi_assets.core.config import load_settings
+    from taxi_assets.defs.taxi import build_taxi_defs
+
+    for source in ("dtc", "tlc"):
+        settings = load_settings({"TAXI_SOURCE": source})
+        for taxi in TAXI_TYPES.values():
+            d = build_taxi_defs(taxi, settings)
+            parts = partitions_for(source, taxi.name)
+            assert all(a.partitions_def == parts for a in d.assets)
+            schedule = next(iter(d.schedules))
+            with dg.instance_for_test() as instance:
+                request = schedule(dg.build_schedule_context(
+                    instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 3, 12, tzinfo=dt.timezone.utc)
+                ))
+            now_keys = parts.get_partition_keys(current_time=dt.datetime(2026, 12, 3, 12, tzinfo=dt.timezone.utc))
+            assert request.partition_key == now_keys[-1]
+            assert request.partition_key == ("2026-10-01" if source == "tlc" else ("2021-07-01"))
 
 
 def test_every_asset_has_a_description_group_and_kinds():
@@ -43,10 +82,12 @@ def test_every_asset_has_a_description_group_and_kinds():
         assert spec.kinds, spec.key
 
 
-def test_definitions_validate_cli(pipeline_env):
+@pytest.mark.parametrize("source", ["dtc", "tlc"])
+def test_definitions_validate_cli(pipeline_env, source):
     # the repo's dagster.yaml keeps the instance in the stack's Postgres: run with the stack's env
     out = subprocess.run(
-        [DAGSTER, "definitions", "validate", "-m", "taxi_assets.definitions"], cwd=REPO, capture_output=True, text=True, env=os.environ.copy()
+        [DAGSTER, "definitions", "validate", "-m", "taxi_assets.definitions"], cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, "TAXI_SOURCE": source},
     )
     assert out.returncode == 0, out.stderr[-2000:]
 

@@ -20,7 +20,8 @@ import pytest
 
 from taxi_assets import report
 from taxi_assets.localstack import sample
-from taxi_assets_tests.pipeline import trip_assets
+from taxi_assets.core.config import load_settings
+from taxi_assets.defs.taxi import build_taxi_defs
 from taxi_assets.defs.resources import SourceResource as TaxiSource
 from taxi_assets_tests.pipeline import build_resources, stores
 from taxi_assets.core.taxi_types import TAXI_TYPES
@@ -41,15 +42,16 @@ def parquet_expected(path, drops_zero: bool) -> int:
 
 
 def materialize(taxi: str, month: dt.date, template: str) -> dg.ExecuteInProcessResult:
+    """One month of `taxi` with the TLC's partitions (2019 to now: the DataTalksClub's end in 2021-07)."""
     res = build_resources()
     res["source"] = TaxiSource(url_template=template, file_root=os.environ["TAXI_SOURCE_FILE_ROOT"])
-    return dg.materialize(
-        [*trip_assets], selection=dg.AssetSelection.groups(taxi), partition_key=month.isoformat(), resources=res
-    )
+    assets = build_taxi_defs(TAXI_TYPES[taxi], load_settings({**os.environ, "TAXI_SOURCE": "tlc"})).assets
+    return dg.materialize(list(assets), partition_key=month.isoformat(), resources=res)
 
 
 @pytest.mark.parametrize("taxi", sorted(TAXI_TYPES))
-def test_2019_csv_2021_csv_and_2024_parquet_load_into_the_same_tables(pipeline_env, tmp_path, taxi):
+def test_2019_csv_2021_csv_and_2024_parquet_load_into_the_same_tables(pipeline_env, tmp_path, taxi, monkeypatch):
+    monkeypatch.setenv("TAXI_SOURCE", "tlc")  # the preflight checks the month against the TLC's partitions
     ttype = TAXI_TYPES[taxi]
     site = tmp_path / "site"
     expected = {}

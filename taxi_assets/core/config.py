@@ -9,6 +9,7 @@ secrets are resolved when a run starts and never shown in the UI.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +29,13 @@ SOURCES: dict[str, tuple[str, str]] = {
     "dtc": (DTC_URL_TEMPLATE, DTC_ZONES_URL),
     "tlc": (TLC_URL_TEMPLATE, TLC_ZONES_URL),
 }
+# the months each family can have, per taxi type (first, last; None = up to the newest the family can
+# have published): the DataTalksClub releases are fixed (yellow, green and fhv 2019-01..2021-07,
+# fhvhv 2021-01..2021-07); the TLC publishes from each type's `TaxiType.published` on, about two
+# months late, so the newest month it can have is the one two months before the current one
+DTC_MONTHS = (dt.date(2019, 1, 1), dt.date(2021, 7, 1))
+DTC_MONTHS_BY_TYPE = {"fhvhv": (dt.date(2021, 1, 1), dt.date(2021, 7, 1))}
+TLC_LAG_MONTHS = 2
 
 
 @dataclasses.dataclass(frozen=True)

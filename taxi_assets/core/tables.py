@@ -157,10 +157,14 @@ class TaxiType(Table):
     drop_zero_passengers: bool = False
     # columns the real files leave empty in a block of rows at their end (the sample writes one)
     tail_block_nulls: tuple[str, ...] = ()
+    # the first month the TLC publishes for this type (the first partition with TAXI_SOURCE=tlc)
+    published: dt.date = dt.date(2019, 1, 1)
 
     def __post_init__(self) -> None:
         if len(self.with_role(Role.PICKUP_TIME)) != 1:
             raise ValueError(f"taxi type {self.name}: exactly one column must have the role pickup_time")
+        if self.published.day != 1:
+            raise ValueError(f"taxi type {self.name}: published must be the first day of a month")
         if self.drop_zero_passengers and len(self.with_role(Role.PASSENGER_COUNT)) != 1:
             raise ValueError(f"taxi type {self.name}: the passenger rule needs one passenger_count column")
 

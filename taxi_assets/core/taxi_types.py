@@ -69,6 +69,7 @@ _YELLOW_PARQUET = [
 YELLOW = TaxiType(
     name="yellow",
     description="Yellow medallion taxis (TPEP): street hails anywhere in NYC.",
+    published=dt.date(2009, 1, 1),
     drop_zero_passengers=True,
     columns=(
         _VENDOR,
@@ -118,6 +119,7 @@ _GREEN_PARQUET = [
 GREEN = TaxiType(
     name="green",
     description="Green boro taxis (LPEP): street hails outside Manhattan's core.",
+    published=dt.date(2013, 8, 1),
     drop_zero_passengers=True,
     columns=(
         _VENDOR,
@@ -149,6 +151,7 @@ GREEN = TaxiType(
 FHV = TaxiType(
     name="fhv",
     description="For-hire vehicles (community car services, black cars, luxury limousines).",
+    published=dt.date(2015, 1, 1),
     columns=(
         Column("dispatching_base_num", "string", "TLC base license number of the dispatching base.", {R.BASE_NUMBER}),
         Column("pickup_datetime", "timestamp", "Trip pick-up (local NYC time).", {R.PICKUP_TIME}),

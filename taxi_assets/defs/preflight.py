@@ -4,7 +4,8 @@ step touches a store.
 A resource that every asset requires; its `setup_for_execution` runs once the run has started and
 before the first step's code. It also tags the run with its worker process, for the dead-run
 sweeper (defs/sweeper.py). It refuses, in one message naming each problem:
-- a partition key that is not the first day of a month, or outside the partitions (with the range);
+- a partition key that is not the first day of a month, or outside the partitions of the run's taxi
+  type (the months its source has; with the range);
 - a variable the stores need that is not set, or a schema / dataset / project / bucket name that
   cannot work (today such a name failed only at its own step, after other stores were reloaded);
 - a source URL template that breaks the rules of `core.source.check_url_template`;
@@ -25,6 +26,7 @@ from taxi_assets.core.identifiers import check_identifier, check_project
 from taxi_assets.core.months import partition_month
 from taxi_assets.core.redaction import redact
 from taxi_assets.core.source import check_url_template
+from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets.defs.partitions import monthly_partitions
 from taxi_assets.defs.sweeper import WORKER_TAG, this_worker
 
@@ -84,6 +86,15 @@ def config_problems(environ_settings, run_config: dict) -> list[str]:
     return problems
 
 
+def run_taxi_types(run: dg.DagsterRun) -> list[str]:
+    """The built-in taxi types a run materializes: from its asset selection, else its job's name."""
+    names = {k.path[0] for k in (run.asset_selection or ()) if k.path and k.path[0] in TAXI_TYPES}
+    job = run.job_name or ""
+    if not names and job.endswith("_taxi_job") and job[: -len("_taxi_job")] in TAXI_TYPES:
+        names.add(job[: -len("_taxi_job")])
+    return sorted(names)
+
+
 class PreflightResource(dg.ConfigurableResource):
     """Checks the run's partition key and the configuration before any step runs (see the module)."""
 
@@ -98,9 +109,10 @@ class PreflightResource(dg.ConfigurableResource):
         settings = load_settings()
         problems = []
         key = run.tags.get("dagster/partition")
-        problem = partition_problem(key, monthly_partitions(settings))
-        if problem:
-            problems.append(problem)
+        for name in run_taxi_types(run):
+            problem = partition_problem(key, monthly_partitions(settings, TAXI_TYPES[name]))
+            if problem:
+                problems.append(f"{name}: {problem}")
         problems += config_problems(settings, run.run_config or {})
         if problems:
             raise ConfigError("the run was refused before any step ran: " + "; ".join(redact(p) for p in problems))

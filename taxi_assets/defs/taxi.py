@@ -1,7 +1,7 @@
 """One taxi type in one place: `build_taxi_defs(taxi)` returns its whole `dg.Definitions`.
 
 The five assets, their asset checks, the monthly job, the monthly schedule, the new-file
-sensor and the republished-file sensor of one `TaxiType` record, all on the shared monthly partitions. The resources they use
+sensor and the republished-file sensor of one `TaxiType` record, all on the type's monthly partitions (the months the configured source has). The resources they use
 (and the zone lookup, the failure alert, the automation sensor) are in `taxi_assets.defs.shared`;
 `taxi_assets.definitions` merges both.
 """
@@ -27,7 +27,7 @@ def taxi_job_name(taxi: TaxiType) -> str:
 def build_taxi_defs(taxi: TaxiType, settings: Settings | None = None) -> dg.Definitions:
     """Assets, checks, job, schedule and new-file sensor of `taxi` (no resources: see `shared`)."""
     settings = settings or load_settings()
-    partitions = monthly_partitions(settings)
+    partitions = monthly_partitions(settings, taxi)
     assets = build_trip_assets(taxi, partitions)
     job = dg.define_asset_job(
         taxi_job_name(taxi),

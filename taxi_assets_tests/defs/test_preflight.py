@@ -80,7 +80,7 @@ def test_a_token_in_any_other_run_config_string_is_refused_at_run_start(env):
 
 
 def test_partition_problem_and_config_problems_name_each_problem(monkeypatch):
-    parts = monthly_partitions(load_settings({}))
+    parts = monthly_partitions(load_settings({}), TAXI_TYPES["green"])
     assert partition_problem("2021-01-01", parts) is None and partition_problem(None, parts) is None
     assert "not a date" in partition_problem("2021-02", parts)
     settings = load_settings({"TAXI_POSTGRES_SCHEMA": "Public!", "TAXI_GCS_BUCKET": "Bad_Bucket_", "TAXI_BQ_PROJECT": "x",

@@ -59,7 +59,7 @@ def test_file_urls_resolve_inside_the_root_only(tmp_path):
 
 
 def _materialize_raw(tmp_path, source: SourceResource, run_config=None):
-    assets = build_trip_assets(TAXI_TYPES["yellow"], monthly_partitions(load_settings()))
+    assets = build_trip_assets(TAXI_TYPES["yellow"], monthly_partitions(load_settings(), TAXI_TYPES["yellow"]))
     data = str(tmp_path / "data")
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
@@ -103,7 +103,7 @@ def test_run_config_cannot_name_a_url_only_a_known_source(tmp_path):
     assert 'unexpected config entry "url_template"' in str(refused.value) and SECRET not in str(refused.value)
     assert "state.json" not in str(refused.value)
     assert not (tmp_path / "data").exists()
-    raw_file = build_trip_assets(TAXI_TYPES["yellow"], monthly_partitions(load_settings())).raw_file
+    raw_file = build_trip_assets(TAXI_TYPES["yellow"], monthly_partitions(load_settings(), TAXI_TYPES["yellow"])).raw_file
     defs = dg.Definitions(assets=[raw_file], jobs=[dg.define_asset_job("raw", selection=[raw_file])], resources={"preflight": PreflightResource(enabled=False), "source": source,
                                                  "file_store": FileStoreResource(base_dir="x"), "file_io_manager": FileIOManager(base_dir="x")})
     resolved = defs.resolve_job_def("raw")

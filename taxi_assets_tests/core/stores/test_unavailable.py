@@ -57,7 +57,7 @@ def test_a_dead_gcs_fails_the_upload_and_the_footer_read_within_its_bounds(monke
 def test_the_bigquery_step_fails_after_its_retries_in_bounded_time(monkeypatch, closed_port):
     monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", f"http://127.0.0.1:{closed_port}")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{closed_port}")  # no Google credentials lookup
-    assets = build_trip_assets(GREEN, monthly_partitions(load_settings()))
+    assets = build_trip_assets(GREEN, monthly_partitions(load_settings(), GREEN))
     t0 = time.monotonic()
     result = dg.materialize(
         [assets.bigquery_table], partition_key=JAN.isoformat(), raise_on_error=False,
