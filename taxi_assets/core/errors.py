@@ -20,3 +20,9 @@ class ConfigError(ValueError):
 
 class StoreUnavailable(RuntimeError):
     """A store (GCS, BigQuery) that did not answer within its bounds: transient, worth retrying later."""
+
+
+class SchemaChangeRefused(RuntimeError):
+    """A store's table differs from the schema in a way that is not additive (a column renamed, removed
+    or of another type): loading would lose or misplace data. The message names the table, the
+    column and the way out."""

@@ -19,7 +19,7 @@ import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.core.config import SOURCES
-from taxi_assets.core.errors import TaxiFileError
+from taxi_assets.core.errors import SchemaChangeRefused, TaxiFileError
 from taxi_assets.core.formats import parquet_batches, parquet_rows, sniff_format
 from taxi_assets.core.months import partition_month
 from taxi_assets.core.redaction import redact
@@ -199,9 +199,12 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         month = partition_month(context.partition_key)
         store = postgres.store(config.db_schema)
         t0 = time.monotonic()
-        rows = store.replace_month(
-            taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet, config.batch_rows), log=context.log.info
-        )
+        try:
+            rows = store.replace_month(
+                taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet, config.batch_rows), log=context.log.info
+            )
+        except SchemaChangeRefused as e:  # not additive: no retry can fix it
+            raise permanent(e) from e
         pa.default_memory_pool().release_unused()
         seconds = time.monotonic() - t0
         return dg.MaterializeResult(
@@ -265,7 +268,10 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         uri = lake.uri(taxi.lake_object(month))
         warehouse = bigquery.store()
         with cloud_errors():
-            rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri, log=context.log.info)
+            try:
+                rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri, log=context.log.info)
+            except SchemaChangeRefused as e:  # not additive: no retry can fix it
+                raise permanent(e) from e
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,

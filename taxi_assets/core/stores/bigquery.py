@@ -15,6 +15,9 @@ Endpoint and credentials follow the Google client conventions: with `BIGQUERY_EM
 set, the client talks to that emulator with anonymous credentials; otherwise to BigQuery with
 Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS` names a key file). dagster-gcp's
 `BigQueryResource` takes neither an endpoint nor anonymous credentials, hence this resource.
+
+Schema evolution: a table made by an older version gains the columns a newer record adds, in place
+and NULLABLE (`ensure_month_table`); a change that is not additive is refused (`stores.evolution`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ from google.cloud import bigquery
 
 from taxi_assets.core.errors import StoreUnavailable
 from taxi_assets.core.identifiers import check_identifier, check_project
+from taxi_assets.core.stores.evolution import columns_to_add
 from taxi_assets.core.tables import SOURCE_MONTH, Column
+
+# the legacy SQL names the API may answer with, and their standard SQL names (those of `KINDS`)
+_LEGACY_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
+
+
+def _sql_string(text: str) -> str:
+    """A GoogleSQL string literal (our own descriptions: quotes and backslashes escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
 
 def bq_schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:
     return [bigquery.SchemaField(c.name, c.bigquery_type, mode="NULLABLE", description=c.description) for c in columns]
@@ -100,10 +113,36 @@ class BigQueryStore:
         ds.location = self.location
         client.create_dataset(ds, exists_ok=True, **self._call)
 
-    def ensure_month_table(self, client: bigquery.Client, table: str, columns: Sequence[Column]) -> None:
+    def ensure_month_table(self, client: bigquery.Client, table: str, columns: Sequence[Column]) -> list[str]:
+        """Create the month-partitioned table if needed, or bring an existing one up to `columns`:
+        the columns it lacks are added in place, NULLABLE (a schema update: no month is reloaded);
+        a column it has that `columns` lacks, or one of another type, is refused
+        (`SchemaChangeRefused`, see `stores.evolution`). Returns the names of the columns added."""
         t = bigquery.Table(self.table_id(table), schema=bq_schema(columns))
         t.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.MONTH, field=SOURCE_MONTH)
-        client.create_table(t, exists_ok=True, **self._call)
+        existing = client.create_table(t, exists_ok=True, **self._call)
+        found = {f.name: _LEGACY_TYPES.get(f.field_type, f.field_type) for f in existing.schema}
+        added = columns_to_add(
+            self.table_id(table), found, columns, lambda c: c.bigquery_type,
+            "Way out: load into a new dataset (TAXI_BQ_DATASET) and reload the months there, or change the "
+            "table yourself (ALTER TABLE, or copy it with the new schema) and load again.",
+        )
+        if added:
+            # DDL, not only a schema patch: the emulator answers a patch without changing its data
+            adds = ", ".join(
+                f"ADD COLUMN IF NOT EXISTS `{c.name}` {c.bigquery_type} OPTIONS(description={_sql_string(c.description)})"
+                for c in added
+            )
+            _wait(client.query(f"ALTER TABLE `{self.table_id(table)}` {adds}", **self._query),
+                  f"adding {', '.join(c.name for c in added)} to {self.table_id(table)}", None, self.job_seconds)
+            # the emulator applies the DDL to its data but not to the table's metadata: patch that too
+            # (on BigQuery the fresh metadata already has the columns and nothing more is sent)
+            fresh = client.get_table(self.table_id(table), **self._call)
+            have = {f.name for f in fresh.schema}
+            if any(c.name not in have for c in added):
+                fresh.schema = list(fresh.schema) + bq_schema([c for c in added if c.name not in have])
+                client.update_table(fresh, ["schema"], **self._call)
+        return [c.name for c in added]
 
     def replace_month_from_uri(
         self, table: str, columns: Sequence[Column], month: dt.date, uri: str, log: Callable[[str], None] | None = None
@@ -135,7 +174,9 @@ class BigQueryStore:
 
     def _replace_month(self, client, table, columns, month, uri, log) -> int:
         self.ensure_dataset(client)
-        self.ensure_month_table(client, table, columns)
+        added = self.ensure_month_table(client, table, columns)
+        if added and log:
+            log(f"{self.table_id(table)}: column(s) {', '.join(added)} added in place (NULL in the months loaded before)")
         target = self.table_id(table)
         staging = self.table_id(f"{table}__load_{month:%Y%m}")
         self.load_staging(client, staging, columns, uri, log)

@@ -6,6 +6,10 @@ million rows, no bloat, no VACUUM); the COPY goes into a table of its own, so re
 blocked while it runs -- only the swap at the end locks the table, for the milliseconds of a
 DROP, RENAME and ATTACH (waiting at most `lock_timeout_seconds` for running queries); a crash
 (even `kill -9`) at any point leaves the previous month as it was.
+
+Schema evolution: a table made by an older version gains the columns a newer record adds, in
+place and nullable (`ensure_table`); a change that is not additive is refused
+(`stores.evolution`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 
 from taxi_assets.core.identifiers import check_identifier
+from taxi_assets.core.stores.evolution import columns_to_add
 from taxi_assets.core.progress import Progress
 from taxi_assets.core.tables import SOURCE_MONTH, Column
 
@@ -50,8 +55,14 @@ class PostgresStore:
     def _ident(self, *parts: str) -> sql.Identifier:
         return sql.Identifier(*parts)
 
-    def ensure_table(self, table: str, columns: Sequence[Column]) -> None:
-        """Create the partitioned table if needed; refuse a table whose columns differ."""
+    def ensure_table(self, table: str, columns: Sequence[Column]) -> list[str]:
+        """Create the partitioned table if needed, or bring an existing one up to `columns`.
+
+        Columns the table lacks are added in place, nullable (every partition gains them; the
+        months loaded before read NULL there). A column of the table that `columns` lacks, or one
+        of another type, is refused (`SchemaChangeRefused`, see `stores.evolution`). Returns the
+        names of the columns added.
+        """
         schema = check_identifier(self.db_schema, "schema")
         check_identifier(table, "table")
         with self.connect() as conn:
@@ -63,20 +74,30 @@ class PostgresStore:
                     self._ident(schema, table), _column_ddl(columns), self._ident(SOURCE_MONTH)
                 )
             )
-            found = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
-                    "ORDER BY ordinal_position",
-                    (schema, table),
+            found = dict(
+                conn.execute(
+                    "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                    "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                    (sql.Identifier(schema, table).as_string(conn),),
+                ).fetchall()
+            )
+            added = columns_to_add(
+                f"{schema}.{table}", found, columns, _pg_type,
+                f"Way out: load into a new schema (TAXI_POSTGRES_SCHEMA) and reload the months there, or change "
+                f"the column of {schema}.{table} yourself (ALTER TABLE) and load again.",
+            )
+            if added:
+                conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_seconds * 1000)}ms'")
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} {}").format(
+                        self._ident(schema, table),
+                        sql.SQL(", ").join(
+                            sql.SQL("ADD COLUMN IF NOT EXISTS {} {}").format(sql.Identifier(c.name), sql.SQL(c.postgres_type))
+                            for c in added
+                        ),
+                    )
                 )
-            ]
-            expected = [c.name for c in columns]
-            if found != expected:
-                raise RuntimeError(
-                    f"table {schema}.{table} exists with other columns: expected {expected}, found {found}. "
-                    "Migrate or drop it."
-                )
+        return [c.name for c in added]
 
     def replace_month(
         self,
@@ -87,7 +108,9 @@ class PostgresStore:
         log: Callable[[str], None] | None = None,
     ) -> int:
         """Load `batches` as the month's rows of `table`, replacing what was there; returns rows."""
-        self.ensure_table(table, columns)
+        added = self.ensure_table(table, columns)
+        if added and log:
+            log(f"{self.db_schema}.{table}: column(s) {', '.join(added)} added in place (NULL in the months loaded before)")
         schema = self.db_schema
         part = partition_name(table, month)
         staging = f"{part}__load"
@@ -139,6 +162,11 @@ class PostgresStore:
             rows = _copy_batches(conn, self._ident(schema, table), names, batches, None, freeze=True)
         return rows
 
+
+
+def _pg_type(col: Column) -> str:
+    """The column's type as `format_type` spells it."""
+    return {"timestamp": "timestamp without time zone"}.get(col.postgres_type, col.postgres_type)
 
 
 def _column_ddl(columns: Sequence[Column]) -> sql.Composed:
