@@ -40,6 +40,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,13 @@ TARGET_OURS_OVER_LIMIT = 1.5
 TARGET_BASELINE_OVER_OURS = 7.0
 TARGET_JOB_RSS_MB = 600.0
 TARGET_BIG_OVER_SMALL_RSS = 1.20
+# targets of issue 16
+TARGET_JOB_OVER_COPY = 3.0  # whole yellow_taxi_job / raw COPY of the same file
+TARGET_POSTGRES_OVER_COPY = 1.0  # parquet -> Postgres (month replace) / raw COPY
+TARGET_BACKFILL_OVER_JOB = 4.0  # 6-month backfill / one month's whole job
+TARGET_IMPORT_OVER_DAGSTER = 1.5  # import taxi_assets.definitions / import dagster
+BACKFILL_MONTHS = 6
+IMPORT_CODE = "import time; t = time.perf_counter(); import {mod}; print(time.perf_counter() - t)"
 
 STACK_VARS = (
     "TAXI_POSTGRES_URL", "STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST", "TAXI_GCS_BUCKET", "TAXI_BQ_PROJECT",
@@ -180,11 +188,9 @@ def leg_postgres(spec: dict) -> dict:
 
 
 def _lake(spec: dict):
-    from dagster_gcp import GCSResource
+    from taxi_assets.core.stores.lake import LakeStore, gcs_client
 
-    from taxi_assets.core.stores.lake import LakeStore
-
-    return LakeStore(GCSResource(project=os.environ["TAXI_GCP_PROJECT"]).get_client(), os.environ["TAXI_GCS_BUCKET"], spec["prefix"])
+    return LakeStore(gcs_client(os.environ["TAXI_GCP_PROJECT"]), os.environ["TAXI_GCS_BUCKET"], spec["prefix"])
 
 
 def leg_gcs(spec: dict) -> dict:
@@ -212,29 +218,161 @@ def leg_bigquery(spec: dict) -> dict:
     return {"rows": rows, "seconds": time.monotonic() - t0}
 
 
-def leg_job(spec: dict) -> dict:
-    """`dagster job execute` of yellow_taxi_job for the month, source = the generated files."""
+def _job_env(spec: dict) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         TAXI_SOURCE_URL=Path(spec["source_root"]).resolve().as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
+        TAXI_SOURCE_FILE_ROOT=str(Path(spec["source_root"]).resolve()),
         TAXI_DATA_DIR=spec["data_dir"],
         TAXI_POSTGRES_SCHEMA=spec["schema"],
         TAXI_GCS_PREFIX=spec["prefix"],
         TAXI_BQ_DATASET=spec["dataset"],
     )
+    return env
+
+
+def leg_job(spec: dict) -> dict:
+    """`dagster job execute` of yellow_taxi_job for the month, source = the generated files; the
+    wall time broken down from the run's own events."""
+    tag = uuid.uuid4().hex[:12]
     cmd = [
         sys.executable, "-m", "dagster", "job", "execute", "-m", "taxi_assets.definitions", "-j", f"{TAXI}_taxi_job",
-        "--tags", json.dumps({"dagster/partition": spec["month"]}),
+        "--tags", json.dumps({"dagster/partition": spec["month"], "bench/run": tag}),
     ]
+    launched = time.time()
     t0 = time.monotonic()
     with open(spec["job_log"], "wb") as log:
-        code = subprocess.call(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        code = subprocess.call(cmd, env=_job_env(spec), stdout=log, stderr=subprocess.STDOUT)
     seconds = time.monotonic() - t0
+    exited = time.time()
     text = Path(spec["job_log"]).read_text(errors="replace")
     if code != 0 or "RUN_SUCCESS" not in text:
         tail = "\n".join(text.splitlines()[-30:])
         raise RuntimeError(f"dagster job execute failed (exit {code}), log {spec['job_log']}:\n{tail}")
-    return {"rows": spec["rows"], "seconds": seconds, "progress": _progress_lines(text)}
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs(filters=dg.RunsFilter(tags={"bench/run": tag}))
+        breakdown = run_breakdown(instance, run.run_id, launched, exited)
+    return {"rows": spec["rows"], "seconds": seconds, "progress": _progress_lines(text), "breakdown": breakdown}
+
+
+def run_breakdown(instance, run_id: str, launched: float | None = None, exited: float | None = None) -> dict:
+    """Where a run's wall time went, from its events in run storage (epoch timestamps):
+    start-up (process start, imports, definitions, instance: launch -> the run's first event),
+    run set-up (first event -> RUN_START), each step (STEP_START -> STEP_SUCCESS, checks are steps
+    too), the time in the run outside any step (orchestration, events written to run storage
+    between steps), shut-down (RUN_SUCCESS -> the process's exit)."""
+    import dagster as dg
+
+    T = dg.DagsterEventType
+    entries = instance.all_logs(run_id)
+    first = min(e.timestamp for e in entries)
+    at = {}
+    steps: dict[str, list[float]] = {}
+    for e in entries:
+        ev = e.dagster_event
+        if ev is None:
+            continue
+        if ev.event_type in (T.RUN_START, T.RUN_SUCCESS, T.RUN_FAILURE):
+            at.setdefault(ev.event_type.value, e.timestamp)
+        elif ev.event_type == T.STEP_START and e.step_key:
+            steps.setdefault(e.step_key, [e.timestamp, e.timestamp])[0] = e.timestamp
+        elif ev.event_type in (T.STEP_SUCCESS, T.STEP_FAILURE) and e.step_key:
+            steps.setdefault(e.step_key, [e.timestamp, e.timestamp])[1] = e.timestamp
+    start = at.get("RUN_START", first)
+    end = at.get("RUN_SUCCESS", at.get("RUN_FAILURE", max(e.timestamp for e in entries)))
+    ordered = sorted(steps.items(), key=lambda kv: kv[1][0])
+    # the union of the step intervals: what remains of RUN_START -> RUN_SUCCESS ran no step
+    covered, cursor = 0.0, start
+    for _, (a, b) in ordered:
+        a = max(a, cursor)
+        if b > a:
+            covered += b - a
+            cursor = b
+    out = {
+        "startup": (first - launched) if launched else None,
+        "setup": start - first,
+        "steps": [(k, a - start, b - a) for k, (a, b) in ordered],  # (step, offset from RUN_START, seconds)
+        "outside_steps": (end - start) - covered,
+        "run": end - start,
+        "shutdown": (exited - end) if exited else None,
+        "events": len(entries),
+        "overlap": sum(b - a for _, (a, b) in ordered) - covered,  # step seconds that ran beside another step
+    }
+    return out
+
+
+def leg_backfill(spec: dict) -> dict:
+    """A backfill of `months` as users run one: `dagster job backfill` of yellow_taxi_job, executed by
+    `dagster-daemon run` (the queued run coordinator: at most 2 runs at once, dagster.yaml). Wall
+    = the backfill command's start to the end of its last run; the peak RSS of each run process."""
+    import psutil
+
+    import dagster as dg
+
+    env = _job_env(spec)
+    tag = uuid.uuid4().hex[:12]
+    months = spec["months"]
+    repo = Path(__file__).resolve().parents[1]
+    bindir = Path(sys.executable).parent
+    with open(spec["job_log"], "wb") as log:
+        daemon = subprocess.Popen([str(bindir / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=repo, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    run_hwm: dict[int, int] = {}
+    stop = threading.Event()
+
+    def sample_runs() -> None:  # the run workers: processes the daemon's code server spawns (multiprocessing)
+        while not stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                for p in psutil.Process(daemon.pid).children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        cmd = " ".join(p.cmdline())
+                        if "execute_run" in cmd or "spawn_main" in cmd:
+                            run_hwm[p.pid] = max(run_hwm.get(p.pid, 0), _vm_kb(p.pid, "VmHWM"))
+            stop.wait(0.1)
+
+    sampler = threading.Thread(target=sample_runs, daemon=True)
+    sampler.start()
+    try:
+        time.sleep(spec.get("daemon_warmup", 0))
+        launched = time.time()
+        out = subprocess.run(
+            [str(bindir / "dagster"), "job", "backfill", "-w", "workspace.yaml", "-j", f"{TAXI}_taxi_job",
+             "--partitions", ",".join(months), "--noprompt", "--tags", json.dumps({"bench/backfill": tag})],
+            cwd=repo, env=env, capture_output=True, text=True,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"dagster job backfill failed: {out.stderr[-3000:]}")
+        deadline = time.monotonic() + spec.get("timeout", 1800)
+        with dg.DagsterInstance.get() as instance:
+            while True:
+                records = instance.get_run_records(filters=dg.RunsFilter(tags={"bench/backfill": tag}))
+                if len(records) == len(months) and all(r.dagster_run.is_finished for r in records):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"backfill not done after {spec.get('timeout', 1800)} s: "
+                                       f"{[(r.dagster_run.tags.get('dagster/partition'), r.dagster_run.status) for r in records]}")
+                time.sleep(0.5)
+            failed = [r.dagster_run.run_id for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
+            if failed:
+                raise RuntimeError(f"backfill runs failed: {failed}; daemon log {spec['job_log']}")
+            ended = max(r.end_time for r in records)
+            starts = sorted(r.start_time for r in records)
+            runs = [run_breakdown(instance, r.dagster_run.run_id) for r in records]
+    finally:
+        stop.set()
+        sampler.join()
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+    return {
+        "rows": spec["rows"] * len(months), "seconds": ended - launched, "months": len(months),
+        "first_run_start": starts[0] - launched, "run_seconds": sorted(b["run"] for b in runs),
+        "run_rss_mb": max(run_hwm.values(), default=0) / 1024, "run_processes": len(run_hwm),
+    }
 
 
 def _progress_lines(text: str) -> dict[str, int]:
@@ -267,6 +405,7 @@ LEGS = {
     "gcs": leg_gcs,
     "bigquery": leg_bigquery,
     "job": leg_job,
+    "backfill": leg_backfill,
 }
 
 
@@ -368,11 +507,32 @@ def run_child(spec: dict, workdir: Path) -> tuple[dict, float, float]:
     return result, rss_mb, max(peak.get("tree_kb", 0) / 1024, rss_mb)
 
 
+def measure_imports(repeat: int) -> dict[str, list[float]]:
+    """Import time of `dagster` alone and of `taxi_assets.definitions` (which imports dagster), each in
+    a fresh interpreter, interleaved `repeat` times; and each process's whole wall (start to exit)."""
+    out: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for mod in ("dagster", "taxi_assets.definitions"):
+            t0 = time.monotonic()
+            got = subprocess.run([sys.executable, "-c", IMPORT_CODE.format(mod=mod)], capture_output=True, text=True)
+            wall = time.monotonic() - t0
+            if got.returncode != 0:
+                raise RuntimeError(f"import {mod} failed: {got.stderr[-2000:]}")
+            out.setdefault(mod, []).append(float(got.stdout.strip().splitlines()[-1]))
+            out.setdefault(f"{mod} process", []).append(wall)
+    return out
+
+
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _generate(root: Path, month: dt.date, rows: int) -> Path:
+def _add_months(month: dt.date, n: int) -> dt.date:
+    y, m = divmod(month.month - 1 + n, 12)
+    return dt.date(month.year + y, m + 1, 1)
+
+
+def _generate(root: Path, month: dt.date, rows: int, seed: int = 0) -> Path:
     from taxi_assets.localstack import sample
 
     path = sample.source_path(root, TAXI, month)
@@ -381,7 +541,7 @@ def _generate(root: Path, month: dt.date, rows: int) -> Path:
         _say(f"reusing {path} ({rows:,} rows)")
         return path
     t0 = time.monotonic()
-    sample.write_month(root, TAXI, month, rows)
+    sample.write_month(root, TAXI, month, rows, seed=seed)
     stamp.write_text(str(rows))
     _say(f"wrote {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.1f} MB) in {time.monotonic() - t0:,.1f} s")
     return path
@@ -409,9 +569,9 @@ def _cleanup(schema: str, prefix: str, dataset: str) -> None:
         with psycopg.connect(os.environ["TAXI_POSTGRES_URL"], autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     with contextlib.suppress(Exception):
-        from dagster_gcp import GCSResource
+        from taxi_assets.core.stores.lake import gcs_client
 
-        client = GCSResource(project=os.environ["TAXI_GCP_PROJECT"]).get_client()
+        client = gcs_client(os.environ["TAXI_GCP_PROJECT"])
         for blob in client.list_blobs(os.environ["TAXI_GCS_BUCKET"], prefix=prefix + "/"):
             blob.delete()
     with contextlib.suppress(Exception):
@@ -459,6 +619,12 @@ class Report:
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     total_seconds: float = 0.0
+    imports: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+
+    def import_median(self, mod: str) -> float | None:
+        import statistics
+
+        return statistics.median(self.imports[mod]) if self.imports.get(mod) else None
 
     def leg(self, key: str, size: str = "small") -> Leg | None:
         return next((leg for leg in self.legs if leg.key == key and leg.size == size), None)
@@ -486,11 +652,66 @@ class Report:
         if job:
             out.append(("job peak RSS, largest process", f"**{job.rss_mb:,.0f} MB**", f"≤ {TARGET_JOB_RSS_MB:g} MB", job.rss_mb <= TARGET_JOB_RSS_MB))
             out.append(("job peak RSS, whole process tree (CLI + step processes)", f"{job.tree_mb:,.0f} MB", "(information)", None))
+        backfill = self.leg("backfill")
+        if backfill:
+            out.append(("backfill: peak RSS of any run process", f"**{backfill.rss_mb:,.0f} MB**", f"≤ {TARGET_JOB_RSS_MB:g} MB",
+                        backfill.rss_mb <= TARGET_JOB_RSS_MB))
         if job and big_job:
             r = big_job.rss_mb / job.rss_mb
             out.append((f"job peak RSS, {big_job.rows / 1e6:.1f}M-row month / {job.rows / 1e6:.2f}M-row month",
                         f"{big_job.rss_mb:,.0f} / {job.rss_mb:,.0f} MB = **{r:.2f}**", f"≤ {TARGET_BIG_OVER_SMALL_RSS:.2f}", r <= TARGET_BIG_OVER_SMALL_RSS))
+        out[:0] = self.issue16_summary()
         return out
+
+    def issue16_summary(self) -> list[tuple[str, str, str, bool | None]]:
+        out: list[tuple[str, str, str, bool | None]] = []
+        copy, postgres, job, backfill = self.leg("limit_copy"), self.leg("postgres"), self.leg("job"), self.leg("backfill")
+        if job and copy:
+            r = job.seconds / copy.seconds
+            out.append(("whole yellow_taxi_job / raw COPY of the same file", f"{job.seconds:,.2f} s / {copy.seconds:,.2f} s = **{r:.2f}×**",
+                        f"≤ {TARGET_JOB_OVER_COPY:g}×", r <= TARGET_JOB_OVER_COPY))
+        if postgres and copy:
+            r = postgres.seconds / copy.seconds
+            out.append(("parquet → Postgres (month replace) / raw COPY", f"{postgres.seconds:,.2f} s / {copy.seconds:,.2f} s = **{r:.2f}×**",
+                        f"≤ {TARGET_POSTGRES_OVER_COPY:g}×", r <= TARGET_POSTGRES_OVER_COPY))
+        if backfill and job:
+            r = backfill.seconds / job.seconds
+            months = backfill.extra.get("months", 0)
+            out.append((f"{months}-month backfill / one month's whole job", f"{backfill.seconds:,.1f} s / {job.seconds:,.2f} s = **{r:.2f}×**",
+                        f"≤ {TARGET_BACKFILL_OVER_JOB:g}×", r <= TARGET_BACKFILL_OVER_JOB))
+            out.append(("backfill throughput", f"{months / backfill.seconds * 3600:,.0f} months/hour, {backfill.rate:,.0f} rows/s",
+                        "(information)", None))
+        dag, defs = self.import_median("dagster"), self.import_median("taxi_assets.definitions")
+        if dag and defs:
+            r = defs / dag
+            out.append(("import taxi_assets.definitions / import dagster (median, fresh processes)",
+                        f"{defs:,.2f} s / {dag:,.2f} s = **{r:.2f}×**", f"≤ {TARGET_IMPORT_OVER_DAGSTER:g}×", r <= TARGET_IMPORT_OVER_DAGSTER))
+        return out
+
+    def breakdown_rows(self) -> list[list[str]]:
+        """The whole job's wall, where it went (from the run's events); the import times beside it."""
+        rows = []
+        for size in ("small", "big"):
+            job = self.leg("job", size)
+            b = job.extra.get("breakdown") if job else None
+            if not b:
+                continue
+            def row(what: str, seconds: float | None, note: str = "") -> None:
+                if seconds is not None:
+                    rows.append([f"{job.rows / 1e6:.2f}M", what, f"{seconds:,.2f}", f"{seconds / job.seconds:.0%}", note])
+            dag, defs = self.import_median("dagster"), self.import_median("taxi_assets.definitions")
+            row("start-up: process, imports, definitions, instance (launch → first event)", b["startup"],
+                f"of which import taxi_assets.definitions {defs:.2f} s (import dagster alone {dag:.2f} s)" if dag and defs and size == "small" else "")
+            row("run set-up: plan, run record (first event → RUN_START)", b["setup"])
+            for key, offset, seconds in b["steps"]:
+                row(f"step {key}", seconds, f"starts at +{offset:,.2f} s")
+            row("in the run outside any step: orchestration, run storage", b["outside_steps"],
+                f"{b['events']} events stored; steps overlapped {b['overlap']:.2f} s")
+            row("shut-down (RUN_SUCCESS → exit)", b["shutdown"])
+            rows.append([f"{job.rows / 1e6:.2f}M", "**whole command**", f"{job.seconds:,.2f}", "100%", ""])
+        return rows
+
+    BREAKDOWN_HEADER = ["month", "part", "wall s", "share", "note"]
 
     def progress_note(self) -> str:
         lines = []
@@ -544,6 +765,9 @@ class Report:
             mark = "" if holds is None else ("PASS" if holds else "FAIL")
             lines.append(f"{mark:4}  {what}: {value.replace('**', '')}  (target {target})")
         lines.append(self.progress_note())
+        if self.breakdown_rows():
+            lines += ["", "where the whole job's time goes (from the run's events):"]
+            lines += ["  ".join(r).replace("**", "") for r in self.breakdown_rows()]
         return "\n".join(lines)
 
     def markdown(self) -> str:
@@ -551,6 +775,8 @@ class Report:
         cmd = "python -m benchmarks.benchmark " + " ".join(self.args.argv_echo)
         table = ["| " + " | ".join(self.HEADER) + " |", "|" + "|".join(["---"] + ["---:"] * 6 + ["---"]) + "|"]
         table += ["| " + " | ".join(r) + " |" for r in self.rows()]
+        breakdown = ["| " + " | ".join(self.BREAKDOWN_HEADER) + " |", "|---|---|---:|---:|---|"]
+        breakdown += ["| " + " | ".join(r) + " |" for r in self.breakdown_rows()]
         summary = ["| measure | value | target | holds |", "|---|---|---|---|"]
         for what, value, target, holds in self.summary():
             summary.append(f"| {what} | {value} | {target} | {'' if holds is None else ('yes' if holds else '**NO**')} |")
@@ -592,6 +818,14 @@ Machine:
 
 {self.progress_note()}
 
+### Where the whole job's time goes
+
+From the run's own events in run storage (`instance.all_logs`: RUN_START, STEP_START, STEP_SUCCESS,
+RUN_SUCCESS timestamps); start-up is the command's launch to the run's first event. The import
+times are medians over {len(self.imports.get("dagster", []))} fresh interpreters each, interleaved.
+
+{chr(10).join(breakdown)}
+
 ## How to read it
 
 - **wall s** is measured around the work in a child process of its own (interpreter start and
@@ -632,6 +866,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--baseline-rows", type=int, default=QUICK_BASELINE_ROWS, help="slice of the baseline with --quick")
     p.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
     p.add_argument("--no-job", action="store_true", help="skip the whole-job legs (dagster job execute)")
+    p.add_argument("--backfill-months", type=int, default=BACKFILL_MONTHS,
+                   help=f"months of the backfill leg, each of --rows rows (default {BACKFILL_MONTHS}); 0 skips it")
+    p.add_argument("--import-repeat", type=int, default=5, help="fresh interpreters per import measurement (default 5)")
     p.add_argument("--repeat", type=int, default=3, help="runs of the limit and our core legs; the best counts (default 3)")
     p.add_argument("--workdir", type=Path, help="where the months and outputs go (kept; generated months are reused)")
     p.add_argument("--stack-home", help="start (and keep) the local stack in this folder instead of the environment's")
@@ -703,6 +940,11 @@ def _measure(report: Report, args, workdir: Path, common: dict, small_src: Path,
     pq_small = str(workdir / "ours_small.parquet")
     report.legs.append(measure("idle", "floor: a process that only imports taxi_assets", "small", {},
                                note="RSS every leg starts from"))
+    if args.import_repeat:
+        _say(f"import times, {args.import_repeat} fresh processes each ...")
+        report.imports = measure_imports(args.import_repeat)
+        _say(f"    import dagster {report.import_median('dagster'):.2f} s, taxi_assets.definitions "
+             f"{report.import_median('taxi_assets.definitions'):.2f} s (medians)")
     # baseline
     if not args.no_baseline:
         if args.quick and args.baseline_rows < args.rows:
@@ -733,6 +975,16 @@ def _measure(report: Report, args, workdir: Path, common: dict, small_src: Path,
         report.legs.append(measure("job", "ours: whole yellow_taxi_job (dagster job execute)", "small", {
             "month": month, "rows": args.rows, "source_root": str(source_root),
             "data_dir": str(workdir / "data"), "job_log": str(workdir / "job-small.log")}))
+        if args.backfill_months:
+            months = [_add_months(SMALL_MONTH, i) for i in range(args.backfill_months)]
+            for m in months[1:]:
+                _generate(source_root, m, args.rows, seed=m.month)
+            leg = measure("backfill", f"ours: backfill of {len(months)} months (dagster job backfill + daemon)", "small", {
+                "months": [m.isoformat() for m in months], "rows": args.rows, "source_root": str(source_root),
+                "data_dir": str(workdir / "data"), "job_log": str(workdir / "backfill-daemon.log")},
+                note="peak RSS: largest run process; tree: daemon, code server and runs")
+            leg.rss_mb = leg.extra["run_rss_mb"]
+            report.legs.append(leg)
     if big_src is not None:
         big = BIG_MONTH.isoformat()
         pq_big = str(workdir / "ours_big.parquet")

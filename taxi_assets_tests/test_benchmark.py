@@ -16,7 +16,7 @@ def test_benchmark_smoke_run_has_every_leg(local_stack, tmp_path):  # noqa: F811
     rows, big_rows = 3_000, 5_000
     args = benchmark.parse_args(
         ["--rows", str(rows), "--big-rows", str(big_rows), "--repeat", "1", "--quick", "--baseline-rows", "1000",
-         "--no-job", "--workdir", str(tmp_path / "work")]
+         "--no-job", "--import-repeat", "1", "--workdir", str(tmp_path / "work")]
     )
     report = benchmark.run(args)
 
@@ -42,6 +42,11 @@ def test_benchmark_smoke_run_has_every_leg(local_stack, tmp_path):  # noqa: F811
     for leg in report.legs:
         assert leg.label in text
     assert "ours / limit" in text and "baseline / ours" in text
+    assert "parquet → Postgres (month replace) / raw COPY" in text
+    # import times in fresh processes: the definitions import dagster, so they take longer
+    assert len(report.imports["dagster"]) == len(report.imports["taxi_assets.definitions"]) == 1
+    assert report.import_median("taxi_assets.definitions") > report.import_median("dagster") > 0
+    assert "import taxi_assets.definitions / import dagster" in text
 
     doc = report.markdown()
     assert "| leg | rows | wall s |" in doc and "Machine:" in doc and "pyarrow" in doc

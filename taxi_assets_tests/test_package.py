@@ -30,6 +30,20 @@ def test_importing_the_definitions_imports_no_tooling():
     assert out.stdout.strip() == "[]"
 
 
+# the store clients and the schema check's pandas are imported by the steps that use them: loading
+# the definitions (webserver, daemon, every run) pays for Dagster and the package, not for these
+HEAVY = ("google.cloud.bigquery", "google.cloud.storage", "google.api_core", "psycopg", "pandas", "dagster_pandas", "dagster_gcp")
+
+
+def test_importing_the_definitions_imports_no_store_client():
+    out = run_python(
+        "import sys, taxi_assets.definitions\n"
+        f"print(sorted(h for h in {HEAVY!r} if h in sys.modules))"
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+
+
 def test_importing_the_package_builds_nothing_and_imports_no_dagster():
     out = run_python("import sys, taxi_assets\nprint('dagster' in sys.modules, 'taxi_assets.definitions' in sys.modules)")
     assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]
@@ -43,7 +57,7 @@ def test_local_stack_and_test_tools_are_extras_only():
         assert tool not in names, (tool, plain)
     extras = [r for r in requires if 'extra == "local"' in r]
     assert any(r.startswith("pgserver") for r in extras) and any(r.startswith("fake-gcs-server") for r in extras)
-    assert "dagster" in names and "dagster-gcp" in names and "pyarrow" in names
+    assert "dagster" in names and "dagster-postgres" in names and "pyarrow" in names
 
 
 def test_a_bad_taxi_source_is_one_clear_line_when_the_definitions_load():

@@ -30,14 +30,14 @@ severity ERROR is not loaded into Postgres, GCS or BigQuery, and the run fails (
 
 
 import datetime as dt
+import functools
 import warnings
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
 
 from taxi_assets.core.formats import parquet_batches, parquet_rows
 from taxi_assets.core.months import partition_month
@@ -47,10 +47,18 @@ from taxi_assets.defs.metadata import records_table
 from taxi_assets.defs.resources import BigQueryResource, FileStoreResource, LakeResource, PostgresResource
 from taxi_assets.defs.trip_assets import TripAssets
 
+if TYPE_CHECKING:  # pandas and dagster-pandas are imported by the schema check when it runs (~1.5 s)
+    import pandas as pd
+
 SAMPLE_ROWS = 1_000  # rows of the typed dagster-pandas sample
 SEVERITY = {ERROR: dg.AssetCheckSeverity.ERROR}
 
 
+def frame_type_name(taxi: TaxiType) -> str:
+    return f"Cleaned{taxi.name.capitalize()}TripsFrame"
+
+
+@functools.cache
 def cleaned_frame_type(taxi: TaxiType) -> dg.DagsterType:
     """The cleaned frame of one taxi type as a dagster-pandas DataFrame type.
 
@@ -64,6 +72,8 @@ def cleaned_frame_type(taxi: TaxiType) -> dg.DagsterType:
 
 
 def _frame_type(taxi: TaxiType) -> dg.DagsterType:
+    from dagster_pandas import PandasColumn, create_dagster_pandas_dataframe_type
+
     cols = []
     for c in taxi.all_columns:
         required = c.has(Role.PICKUP_TIME) or c.name == SOURCE_MONTH
@@ -76,14 +86,16 @@ def _frame_type(taxi: TaxiType) -> dg.DagsterType:
         else:
             cols.append(PandasColumn.string_column(c.name, ignore_missing_vals=True))
     return create_dagster_pandas_dataframe_type(
-        name=f"Cleaned{taxi.name.capitalize()}TripsFrame",
+        name=frame_type_name(taxi),
         description=f"Cleaned {taxi.name} trips: the columns of the {taxi.name} record, typed.",
         columns=cols,
     )
 
 
-def to_frame(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+def to_frame(table: pa.Table | pa.RecordBatch) -> "pd.DataFrame":
     """Arrow -> pandas the way `cleaned_frame_type` expects (nullable Int64, datetime64[ns])."""
+    import pandas as pd
+
     ints = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}
     return table.to_pandas(types_mapper=ints.get, date_as_object=False, coerce_temporal_nanoseconds=True)
 
@@ -111,7 +123,7 @@ def build_trip_checks(
 ) -> list[dg.AssetChecksDefinition]:
     """The asset checks of one taxi type (see the module docstring)."""
     raw_key, parquet_key = assets.raw_file.key, assets.cleaned_parquet.key
-    frame_type = cleaned_frame_type(taxi)
+    frame_name = frame_type_name(taxi)
     part = dict(partitions_def=partitions_def)
     rules = quality_rules(taxi)
 
@@ -156,7 +168,7 @@ def build_trip_checks(
         @dg.asset_check(
             asset=assets.cleaned_parquet,
             name="schema_contract",
-            description=f"The parquet schema is the {taxi.name} schema; a sample is a valid {frame_type.display_name} (dagster-pandas).",
+            description=f"The parquet schema is the {taxi.name} schema; a sample is a valid {frame_name} (dagster-pandas).",
             blocking=blocking,
             **part,
         )
@@ -169,6 +181,7 @@ def build_trip_checks(
             problems = []
             if not found_schema.equals(taxi.arrow_schema, check_metadata=False):
                 problems.append(f"schema differs: expected {taxi.arrow_schema.names} typed, found {found_schema}")
+            frame_type = cleaned_frame_type(taxi)
             sample = next(parquet_batches(parquet, batch_rows=SAMPLE_ROWS), None)
             if sample is not None and not problems:
                 try:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.core.redaction import redact
 
@@ -23,6 +22,8 @@ def permanent(e: Exception) -> dg.Failure:
 def cloud_errors() -> Iterator[None]:
     """GCS / BigQuery errors: 4xx (bad request, schema mismatch, forbidden, not found) and bad
     names fail at once; 429, 5xx and connection errors are left to the RetryPolicy."""
+    from google.api_core import exceptions as google_exceptions  # with the step, not the definitions
+
     try:
         yield
     except google_exceptions.TooManyRequests:

@@ -8,7 +8,7 @@ the environment (`taxi_assets.core.config` lists every variable).
 | `file_store`      | `FileStoreResource`       | `core.stores.files.FileStore` |
 | `file_io_manager` | `FileIOManager`           | (files of raw_file and cleaned_parquet) |
 | `postgres`        | `PostgresResource`        | `core.stores.postgres.PostgresStore` |
-| `lake`            | `LakeResource` (dagster-gcp's `GCSResource` + bucket) | `core.stores.lake.LakeStore` |
+| `lake`            | `LakeResource`            | `core.stores.lake.LakeStore` |
 | `bigquery`        | `BigQueryResource`        | `core.stores.bigquery.BigQueryStore` |
 
 A variable that is set becomes a `dg.EnvVar`, resolved when a run starts, so secrets (the
@@ -19,13 +19,12 @@ Postgres password, credentials in a source URL) never appear in the UI.
 from pathlib import Path
 
 import dagster as dg
-from dagster_gcp import GCSResource
 
 from taxi_assets.core.config import DTC_URL_TEMPLATE, DTC_ZONES_URL, Settings
 from taxi_assets.core.source import Source
 from taxi_assets.core.stores.bigquery import BigQueryStore
 from taxi_assets.core.stores.files import FileStore
-from taxi_assets.core.stores.lake import LakeStore, object_uri
+from taxi_assets.core.stores.lake import LakeStore, gcs_client, object_uri
 from taxi_assets.core.stores.postgres import PostgresStore
 from taxi_assets.defs.preflight import PreflightResource
 
@@ -90,14 +89,21 @@ class PostgresResource(dg.ConfigurableResource):
         return PostgresStore(self.url, db_schema or self.db_schema, self.lock_timeout_seconds)
 
 
-class LakeResource(GCSResource):
-    """The lake bucket: dagster-gcp's `GCSResource` (its `project` and `get_client()`) plus the
-    bucket and prefix. Use `with lake.store() as s:` (the client is closed after)."""
+class LakeResource(dg.ConfigurableResource):
+    """The lake bucket: a GCS project, bucket and prefix. Use `with lake.store() as s:` (the client is
+    closed after). The fields and `get_client()` of dagster-gcp's `GCSResource`, without subclassing it:
+    importing dagster_gcp imports the BigQuery client and pandas (~3 s) into every process that loads
+    the definitions, which is what the webserver, the daemon and every run pay (docs/BENCHMARKS.md)."""
 
+    project: str | None = None
     bucket: str
     prefix: str = ""
     timeout_seconds: float = 30.0
     retry_seconds: float = 60.0
+
+    def get_client(self):
+        """A google-cloud-storage `Client` for `project`, as `GCSResource.get_client()` makes it."""
+        return gcs_client(self.project)
 
     def store(self) -> LakeStore:
         return LakeStore(self.get_client(), self.bucket, self.prefix, self.timeout_seconds, self.retry_seconds)

@@ -29,17 +29,15 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-
-from google.api_core.client_options import ClientOptions
-import requests
-from google.auth.credentials import AnonymousCredentials
-from google.api_core import exceptions as google_exceptions
-from google.cloud import bigquery
+from typing import TYPE_CHECKING
 
 from taxi_assets.core.errors import StoreUnavailable
 from taxi_assets.core.identifiers import check_identifier, check_project
 from taxi_assets.core.stores.evolution import columns_to_add
 from taxi_assets.core.tables import SOURCE_MONTH, Column
+
+if TYPE_CHECKING:  # the client library is imported when a store is used, not with the definitions
+    from google.cloud import bigquery
 
 # the legacy SQL names the API may answer with, and their standard SQL names (those of `KINDS`)
 _LEGACY_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
@@ -51,6 +49,8 @@ def _sql_string(text: str) -> str:
 
 
 def bq_schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:
+    from google.cloud import bigquery
+
     return [bigquery.SchemaField(c.name, c.bigquery_type, mode="NULLABLE", description=c.description) for c in columns]
 
 
@@ -70,6 +70,10 @@ class BigQueryStore:
         return os.environ.get("BIGQUERY_EMULATOR_HOST") or "https://bigquery.googleapis.com"
 
     def client(self) -> bigquery.Client:
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
         emulator = os.environ.get("BIGQUERY_EMULATOR_HOST")
         if emulator:
             return bigquery.Client(
@@ -83,6 +87,8 @@ class BigQueryStore:
     @property
     def _call(self) -> dict:
         """Bounds for one API call."""
+        from google.cloud import bigquery
+
         return {"retry": bigquery.DEFAULT_RETRY.with_timeout(self.retry_seconds), "timeout": self.timeout_seconds}
 
     @property
@@ -94,6 +100,9 @@ class BigQueryStore:
     @contextlib.contextmanager
     def _session(self) -> Iterator[bigquery.Client]:
         """A client, closed after; a BigQuery that does not answer is a `StoreUnavailable`."""
+        import requests
+        from google.api_core import exceptions as google_exceptions
+
         try:
             with contextlib.closing(self.client()) as client:
                 yield client
@@ -109,6 +118,8 @@ class BigQueryStore:
         return f"{check_project(self.project)}.{self.dataset}.{table}"
 
     def ensure_dataset(self, client: bigquery.Client) -> None:
+        from google.cloud import bigquery
+
         ds = bigquery.Dataset(f"{check_project(self.project)}.{check_identifier(self.dataset, 'dataset')}")
         ds.location = self.location
         client.create_dataset(ds, exists_ok=True, **self._call)
@@ -118,6 +129,8 @@ class BigQueryStore:
         the columns it lacks are added in place, NULLABLE (a schema update: no month is reloaded);
         a column it has that `columns` lacks, or one of another type, is refused
         (`SchemaChangeRefused`, see `stores.evolution`). Returns the names of the columns added."""
+        from google.cloud import bigquery
+
         t = bigquery.Table(self.table_id(table), schema=bq_schema(columns))
         t.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.MONTH, field=SOURCE_MONTH)
         existing = client.create_table(t, exists_ok=True, **self._call)
@@ -155,6 +168,8 @@ class BigQueryStore:
         """A fresh staging table that expires by itself (should a crash leave it behind), filled from `uri`.
 
         Appended to, not truncated: WRITE_TRUNCATE would replace the table and drop its expiry."""
+        from google.cloud import bigquery
+
         client.delete_table(staging, not_found_ok=True, **self._call)
         stage = bigquery.Table(staging, schema=bq_schema(columns))
         stage.expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
@@ -195,6 +210,8 @@ class BigQueryStore:
         return self.count_month(table, month, client)
 
     def count_month(self, table: str, month: dt.date, client: bigquery.Client | None = None) -> int:
+        from google.cloud import bigquery
+
         if client is None:
             with self._session() as own:
                 return self.count_month(table, month, own)
@@ -211,6 +228,8 @@ class BigQueryStore:
             return self._replace_table(client, table, columns, uri)
 
     def _replace_table(self, client: bigquery.Client, table: str, columns: Sequence[Column], uri: str) -> int:
+        from google.cloud import bigquery
+
         self.ensure_dataset(client)
         load = client.load_table_from_uri(
             uri,

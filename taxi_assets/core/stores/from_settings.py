@@ -7,13 +7,11 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 
-from google.cloud import storage
-
 from taxi_assets.core.config import Settings, load_settings
 from taxi_assets.core.errors import ConfigError
 from taxi_assets.core.stores.bigquery import BigQueryStore
 from taxi_assets.core.stores.files import FileStore
-from taxi_assets.core.stores.lake import LakeStore
+from taxi_assets.core.stores.lake import LakeStore, gcs_client
 from taxi_assets.core.stores.postgres import PostgresStore
 
 
@@ -37,7 +35,7 @@ def open_stores(settings: Settings | None = None) -> Iterator[Stores]:
     """Every store client; the lake's client is closed at the end."""
     s = settings or load_settings()
     project = s.get("TAXI_GCP_PROJECT") or required(s, "TAXI_BQ_PROJECT")
-    with LakeStore(storage.Client(project=project), required(s, "TAXI_GCS_BUCKET"), s.get("TAXI_GCS_PREFIX")) as lake:
+    with LakeStore(gcs_client(project), required(s, "TAXI_GCS_BUCKET"), s.get("TAXI_GCS_PREFIX")) as lake:
         yield Stores(
             file_store=FileStore(s.data_dir),
             postgres=PostgresStore(required(s, "TAXI_POSTGRES_URL"), s.get("TAXI_POSTGRES_SCHEMA")),

@@ -1,7 +1,6 @@
 """The data lake: the cleaned parquet of each month as one object in a GCS bucket.
 
-The client is a google-cloud-storage `Client` (the Dagster layer gets it from dagster-gcp's
-`GCSResource`). Every call is bounded: a request waits at most `timeout_seconds` and the client's
+The client is a google-cloud-storage `Client` (`gcs_client`, imported only when a store is made). Every call is bounded: a request waits at most `timeout_seconds` and the client's
 retries of one call stop after `retry_seconds`; a GCS that does not answer is a `StoreUnavailable`
 naming GCS and its endpoint (the step's RetryPolicy tries again). With `STORAGE_EMULATOR_HOST` set, it talks to that emulator with anonymous
 credentials; with it unset, to real GCS with Application Default Credentials
@@ -16,15 +15,13 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pyarrow.parquet as pq
-import requests
-from google.api_core import exceptions as google_exceptions
-from google.cloud import storage
-from google.cloud.storage.retry import DEFAULT_RETRY
+from typing import TYPE_CHECKING
 
 from taxi_assets.core.errors import StoreUnavailable
 from taxi_assets.core.progress import Progress
+
+if TYPE_CHECKING:  # the client library is imported when a store is made, not with the definitions
+    from google.cloud import storage
 
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 
@@ -36,6 +33,13 @@ class LakeObject:
     crc32c: str | None
     md5: str | None
     generation: int | None
+
+
+def gcs_client(project: str | None) -> storage.Client:
+    """A google-cloud-storage client for `project` (the emulator when `STORAGE_EMULATOR_HOST` is set)."""
+    from google.cloud import storage
+
+    return storage.Client(project=project)
 
 
 def object_uri(bucket: str, prefix: str, name: str) -> str:
@@ -62,10 +66,15 @@ class LakeStore:
 
     @property
     def _call(self) -> dict:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
         return {"retry": DEFAULT_RETRY.with_timeout(self.retry_seconds), "timeout": self.timeout_seconds}
 
     @contextlib.contextmanager
     def _bounded(self) -> Iterator[None]:
+        import requests
+        from google.api_core import exceptions as google_exceptions
+
         try:
             yield
         except (google_exceptions.RetryError, google_exceptions.ServiceUnavailable, requests.ConnectionError,
@@ -96,6 +105,8 @@ class LakeStore:
 
     def parquet_rows(self, name: str) -> int | None:
         """The row count in an object's parquet footer (two ranged GETs, not a download); None if absent."""
+        import pyarrow.parquet as pq
+
         with self._bounded():
             blob = self.client.bucket(self.bucket).get_blob(self.object_name(name), **self._call)
             if blob is None:

@@ -21,18 +21,16 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-
-import psycopg
-import pyarrow as pa
-import pyarrow.csv as pacsv
-from psycopg import sql
+from typing import TYPE_CHECKING
 
 from taxi_assets.core.identifiers import check_identifier
 from taxi_assets.core.stores.evolution import columns_to_add
 from taxi_assets.core.progress import Progress
 from taxi_assets.core.tables import SOURCE_MONTH, Column
 
-_CSV_OPTS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+if TYPE_CHECKING:  # the driver is imported when the store is used, not with the definitions
+    import psycopg
+    import pyarrow as pa
 
 
 def partition_name(table: str, month: dt.date) -> str:
@@ -49,10 +47,14 @@ class PostgresStore:
 
     @contextmanager
     def connect(self, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+        import psycopg
+
         with psycopg.connect(self.url, autocommit=autocommit, application_name="taxi_assets") as conn:
             yield conn
 
     def _ident(self, *parts: str) -> sql.Identifier:
+        from psycopg import sql
+
         return sql.Identifier(*parts)
 
     def ensure_table(self, table: str, columns: Sequence[Column]) -> list[str]:
@@ -63,6 +65,8 @@ class PostgresStore:
         of another type, is refused (`SchemaChangeRefused`, see `stores.evolution`). Returns the
         names of the columns added.
         """
+        from psycopg import sql
+
         schema = check_identifier(self.db_schema, "schema")
         check_identifier(table, "table")
         with self.connect() as conn:
@@ -108,6 +112,8 @@ class PostgresStore:
         log: Callable[[str], None] | None = None,
     ) -> int:
         """Load `batches` as the month's rows of `table`, replacing what was there; returns rows."""
+        from psycopg import sql
+
         added = self.ensure_table(table, columns)
         if added and log:
             log(f"{self.db_schema}.{table}: column(s) {', '.join(added)} added in place (NULL in the months loaded before)")
@@ -142,6 +148,8 @@ class PostgresStore:
         return rows
 
     def count_month(self, table: str, month: dt.date) -> int:
+        from psycopg import sql
+
         with self.connect() as conn:
             q = sql.SQL("SELECT count(*) FROM {} WHERE {} = %s").format(
                 self._ident(check_identifier(self.db_schema, "schema"), check_identifier(table, "table")),
@@ -151,6 +159,8 @@ class PostgresStore:
 
     def replace_table(self, table: str, columns: Sequence[Column], batches: Iterable[pa.RecordBatch]) -> int:
         """Replace a small unpartitioned table (the zone lookup) in one transaction."""
+        from psycopg import sql
+
         schema = check_identifier(self.db_schema, "schema")
         check_identifier(table, "table")
         names = [c.name for c in columns]
@@ -170,6 +180,8 @@ def _pg_type(col: Column) -> str:
 
 
 def _column_ddl(columns: Sequence[Column]) -> sql.Composed:
+    from psycopg import sql
+
     return sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.postgres_type)) for c in columns)
 
 
@@ -190,6 +202,8 @@ def _copy_batches(
     created in this transaction, so COPY FREEZE writes the rows already frozen (no hint-bit
     rewrite and no anti-wraparound vacuum of the whole month later).
     """
+    from psycopg import sql
+
     options = sql.SQL("FORMAT csv, FREEZE true" if freeze else "FORMAT csv")
     stmt = sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
         target, sql.SQL(", ").join(map(sql.Identifier, names)), options
@@ -209,9 +223,12 @@ _PREFETCH = 2  # formatted batches (~17 MB of CSV per 131k yellow rows) queued a
 
 
 def _csv_chunks(batches: Iterable[pa.RecordBatch], names: list[str]) -> Iterator[tuple[memoryview, int]]:
+    import pyarrow.csv as pacsv
+
+    opts = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     for batch in batches:
         buf = io.BytesIO()
-        pacsv.write_csv(batch.select(names), buf, _CSV_OPTS)
+        pacsv.write_csv(batch.select(names), buf, opts)
         yield buf.getbuffer(), batch.num_rows
 
 

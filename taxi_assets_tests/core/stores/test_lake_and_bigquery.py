@@ -4,11 +4,10 @@ import os
 
 import pyarrow.parquet as pq
 import pytest
-from dagster_gcp import GCSResource
 
 from taxi_assets.localstack import sample
 from taxi_assets.core.stores.bigquery import BigQueryStore as BigQueryWarehouse
-from taxi_assets.core.stores.lake import LakeStore
+from taxi_assets.core.stores.lake import LakeStore, gcs_client
 from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets.core.transform import write_parquet
 
@@ -19,7 +18,7 @@ JAN, FEB = dt.date(2021, 1, 1), dt.date(2021, 2, 1)
 @pytest.fixture
 def lake(pipeline_env):
     with LakeStore(
-        GCSResource(project=os.environ["TAXI_GCP_PROJECT"]).get_client(),
+        gcs_client(os.environ["TAXI_GCP_PROJECT"]),
         bucket=os.environ["TAXI_GCS_BUCKET"],
         prefix=pipeline_env["TAXI_GCS_PREFIX"],
     ) as store:
