@@ -34,13 +34,15 @@ def months_back(n: int) -> str:
 
 @pytest.mark.parametrize("taxi, first, last", [
     ("yellow", "2019-01-01", "2021-07-01"), ("green", "2019-01-01", "2021-07-01"), ("fhv", "2019-01-01", "2021-07-01"),
+    ("fhvhv", "2021-01-01", "2021-07-01"),
 ])
 def test_dtc_partitions_are_the_months_of_the_releases(taxi, first, last):
     keys = partitions_for("dtc", taxi).get_partition_keys()
     assert (keys[0], keys[-1]) == (first, last)
 
 
-@pytest.mark.parametrize("taxi, first", [("yellow", "2009-01-01"), ("green", "2013-08-01"), ("fhv", "2015-01-01")])
+@pytest.mark.parametrize("taxi, first", [("yellow", "2009-01-01"), ("green", "2013-08-01"), ("fhv", "2015-01-01"),
+                                         ("fhvhv", "2019-02-01")])
 def test_tlc_partitions_run_from_the_first_published_month_to_two_months_ago(taxi, first):
     keys = partitions_for("tlc", taxi).get_partition_keys()
     # the TLC publishes about two months late: the month before last is the newest it can have

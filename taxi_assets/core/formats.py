@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -77,9 +78,17 @@ def match_columns(
             f"{' (the others are not shown: the file may be anything)' if len(known) < len(headers) else ''}.{hint}"
         )
     used = set(mapping.values())
-    unknown = [h for h in headers if h not in used and h.lower() != SOURCE_MONTH]
+    unknown = [h for h in headers if h not in used and h.lower() != SOURCE_MONTH and not is_pandas_index(h)]
     missing_optional = [c.name for c in table.columns if c.name not in mapping]
     return mapping, unknown, missing_optional
+
+
+_PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
+
+
+def is_pandas_index(header: str) -> bool:
+    """A pandas index written into the file (`__index_level_0__`, 2010-02/03 yellow): not data, ignored."""
+    return bool(_PANDAS_INDEX.match(header))
 
 
 def _spellings(col: Column) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Mapping
 
 import pyarrow as pa
 
@@ -55,6 +56,7 @@ class Role(str, enum.Enum):
     FLAG = "flag"  # Y/N text
     BASE_NUMBER = "base_number"  # a TLC base license number (text, B00001)
     DISTANCE = "distance"  # miles
+    COORDINATE = "coordinate"  # WGS84 degrees of the 2009-2010 yellow files (no zone ids yet): NULL after
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,11 +72,20 @@ class Column:
     # documented values (codes, flags) or typical values (surcharges): the sample generator draws
     # from them; None -> generated from the roles and kind
     values: tuple | None = None
+    # a code column some eras send as text (2009-2010 yellow: vendor "VTS"/"CMT", payment "CASH"):
+    # text -> documented code (matched case-insensitively; text not listed -> NULL), and the text
+    # itself is kept in the column `text_column` (filled only by the transform, never from a header)
+    value_map: Mapping[str, int] | None = None
+    text_column: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"column {self.name}: kind {self.kind!r} is not one of {sorted(KINDS)}")
+        if (self.value_map is None) != (self.text_column is None):
+            raise ValueError(f"column {self.name}: value_map and text_column go together")
         object.__setattr__(self, "roles", frozenset(Role(r) for r in self.roles))
+        if self.value_map is not None:
+            object.__setattr__(self, "value_map", {k.upper(): v for k, v in self.value_map.items()})
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -111,10 +122,14 @@ class Layout:
     types: tuple[pa.DataType, ...] | None = None
     months: tuple[dt.date | None, dt.date | None] = (None, None)
     quoted: bool = False  # every header and value in double quotes (the TLC's older fhv CSVs)
+    # headers present in the files but all NULL in these months (a fee before it existed)
+    empty: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.types is not None and len(self.types) != len(self.headers):
             raise ValueError(f"layout {self.name}: {len(self.headers)} headers but {len(self.types)} types")
+        if not set(self.empty) <= set(self.headers):
+            raise ValueError(f"layout {self.name}: empty columns {sorted(set(self.empty) - set(self.headers))} are not headers")
 
     @classmethod
     def csv(cls, name: str, header: str, fmt: str = "csv.gz", **kw) -> Layout:
@@ -143,11 +158,18 @@ class Table:
     def with_role(self, role: Role) -> list[Column]:
         return [c for c in self.columns if c.has(role)]
 
+    @property
+    def text_columns(self) -> dict[str, Column]:
+        """text column name -> the code column whose text it keeps (filled by the transform)."""
+        return {c.text_column: c for c in self.columns if c.text_column}
+
     def column_for(self, header: str) -> Column | None:
-        """The column a source header feeds: an exact (case-insensitive) name wins over an alias."""
+        """The column a source header feeds: an exact (case-insensitive) name wins over an alias; a
+        text column (`Column.text_column`) is fed by its code column, never by a header."""
         h = header.strip().lower()
-        exact = [c for c in self.columns if c.name == h]
-        return (exact or [c for c in self.columns if c.matches(header)] or [None])[0]
+        fed = [c for c in self.columns if c.name not in self.text_columns]
+        exact = [c for c in fed if c.name == h]
+        return (exact or [c for c in fed if c.matches(header)] or [None])[0]
 
 
 @dataclasses.dataclass(frozen=True)

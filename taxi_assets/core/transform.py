@@ -59,10 +59,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from taxi_assets.core.errors import TaxiFileError
-from taxi_assets.core.formats import match_columns, parquet_batches, read_csv_header, sniff_format
+from taxi_assets.core.formats import is_pandas_index, match_columns, parquet_batches, read_csv_header, sniff_format
 from taxi_assets.core.months import add_months
 from taxi_assets.core.progress import Progress, ProgressFn
-from taxi_assets.core.tables import Column, TaxiType
+from taxi_assets.core.tables import Column, Role, TaxiType
 from taxi_assets.core.taxi_types import TAXI_TYPES
 
 CSV_BLOCK_BYTES = 1 << 20  # one CSV read block (~9.5k yellow rows); bigger blocks pile up in the reader's readahead: +200 MB on a 7.7M-row month at 8 MB, no faster
@@ -88,6 +88,7 @@ class CleanStats:
     rows_wrong_field_count: int = 0  # CSV rows with too many or too few fields: an error
     wrong_field_examples: list[str] = dataclasses.field(default_factory=list)
     source_columns: tuple[str, ...] = ()
+    ignored_columns: tuple[str, ...] = ()  # pandas index columns (`__index_level_0__`): not data
     rows_outside_month: int = 0  # pickups outside the file's month (a few are normal; most: the wrong file)
     month_sample: pa.RecordBatch | None = dataclasses.field(default=None, repr=False)
     seconds: float = 0.0
@@ -122,11 +123,29 @@ def _decode_text(arr: pa.Array, stats: CleanStats) -> pa.Array:
     return pa.array(out, pa.string())
 
 
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _codes(text: pa.Array, col: Column) -> pa.Array:
+    """Text -> the documented codes of `col.value_map` (case-insensitive); text not listed -> NULL."""
+    keys = list(col.value_map)
+    idx = pc.index_in(pc.utf8_upper(pc.utf8_trim_whitespace(text)), value_set=pa.array(keys, pa.string()))
+    return pc.take(pa.array([col.value_map[k] for k in keys], col.arrow_type), idx)
+
+
 def _to_target(arr: pa.Array, col: Column, stats: CleanStats) -> pa.Array:
     if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
         arr = _decode_text(arr, stats)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if col.value_map is not None and _is_text(arr.type):
+        return _codes(arr, col)
+    if col.has(Role.FLAG) and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+        # a flag sent as a number (2009's store_and_forward): 0 -> N, anything else -> Y
+        return pc.if_else(pc.equal(arr, 0), "N", "Y").cast(pa.string())
+    if col.kind == "int" and _is_text(arr.type):
+        arr = arr.cast(pa.float64())  # "1", "1.0" (the 2010 rate codes are text in most months)
     if col.kind in ("int", "float") and pa.types.is_floating(arr.type):
         arr = pc.if_else(pc.is_nan(arr), pa.scalar(None, arr.type), arr)  # NaN (parquet doubles): NULL
     if arr.type != col.arrow_type:
@@ -177,7 +196,15 @@ def _conform(
 ) -> pa.RecordBatch:
     n = batch.num_rows
     arrays = []
+    texts = taxi.text_columns
     for col in taxi.columns:
+        if col.name in texts:  # the text of a code column, when this era sent text
+            src = mapping.get(texts[col.name].name)
+            raw = batch.column(src) if src is not None else None
+            if raw is not None and (pa.types.is_binary(raw.type) or pa.types.is_large_binary(raw.type)):
+                raw = _decode_text(raw, stats)
+            arrays.append(raw.cast(pa.string()) if raw is not None and _is_text(raw.type) else pa.nulls(n, pa.string()))
+            continue
         src = mapping.get(col.name)
         if src is None:
             arrays.append(pa.nulls(n, col.arrow_type))
@@ -211,12 +238,14 @@ def _source_batches(path: Path, taxi: TaxiType, label: str, stats: CleanStats) -
         stats.source_columns = tuple(headers)
         mapping, unknown, missing = match_columns(taxi, headers, label, TAXI_TYPES.values())
         stats.unknown_columns, stats.missing_optional_columns = tuple(unknown), tuple(missing)
+        stats.ignored_columns = tuple(h for h in headers if is_pandas_index(h))
         return mapping, parquet_batches(path, columns=list(mapping.values()))
 
     headers = read_csv_header(path, label)
     stats.source_columns = tuple(headers)
     mapping, unknown, missing = match_columns(taxi, headers, label, TAXI_TYPES.values())
     stats.unknown_columns, stats.missing_optional_columns = tuple(unknown), tuple(missing)
+    stats.ignored_columns = tuple(h for h in headers if is_pandas_index(h))
     by_name = {c.name: c for c in taxi.columns}
     try:
         reader = _open_csv(path, headers, mapping, by_name, stats)

@@ -177,6 +177,8 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         }
         if stats.unknown_columns:
             metadata["unknown_columns"] = ", ".join(stats.unknown_columns)
+        if stats.ignored_columns:  # a pandas index written into the file: not data
+            metadata["ignored_columns"] = ", ".join(stats.ignored_columns)
         return dg.Output(staged, metadata=metadata)
 
     @dg.asset(

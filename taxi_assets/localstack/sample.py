@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from taxi_assets.core.formats import is_pandas_index
 from taxi_assets.core.tables import Column, Layout, Role, TaxiType
 from taxi_assets.core.taxi_types import TAXI_TYPES, ZONES
 
@@ -111,12 +112,16 @@ def _column(col: Column, rng: np.random.Generator, n: int, pickup, dropoff) -> p
         return pc.if_else(pa.array(rng.random(n) < 0.1), str(col.values[0]), pa.nulls(n, pa.string()))
     if col.values:
         chosen = rng.choice(np.array(col.values), n)
+        if col.kind == "string":
+            return pa.array(chosen.astype(str))
         return pc.cast(pa.array(chosen), pa.string()) if col.kind == "int" else _decimals(chosen)
     if col.has(Role.DISTANCE):
         return _money(rng.integers(0, 2500, n))
     if col.has(Role.MONEY):  # fares, tips, totals: some refunds
         cents = rng.integers(250, 7000, n)
         return _money(np.where(rng.random(n) < 0.002, -cents, cents))
+    if col.kind == "timestamp":  # request / on-scene times: a few minutes before the pickup
+        return _ts_strings(pickup - rng.integers(60, 600, n))
     if col.kind == "int":
         return _ints(rng, n, 1, 9)
     if col.kind == "float":
@@ -137,11 +142,21 @@ def generate_table(taxi: str | TaxiType, month: dt.date, rows: int, seed: int = 
         tail[-max(rows // 100, 1) :] = True  # the empty block at the end of the file
     tail_arr = pa.array(tail)
     cols = {}
+    texts = dict(zip(layout.headers, layout.types or ()))
     for header in layout.headers:
+        if is_pandas_index(header):  # the row index pandas wrote into the file
+            cols[header] = pc.cast(pa.array(np.arange(rows)), pa.string())
+            continue
         col = ttype.column_for(header)
         if col is None:
             raise ValueError(f"{ttype.name} layout {layout.name}: header {header!r} matches no column")
-        values = _column(col, rng, rows, pickup, dropoff)
+        if header in layout.empty:  # a column of the era's files that is all NULL (a fee before it existed)
+            cols[header] = pa.nulls(rows, pa.string())
+            continue
+        if col.value_map is not None and texts.get(header) == pa.string():  # the era wrote the code as text
+            values = _column(ttype.column(col.text_column), rng, rows, pickup, dropoff)
+        else:
+            values = _column(col, rng, rows, pickup, dropoff)
         if col.name in ttype.tail_block_nulls:
             values = pc.if_else(tail_arr, pa.nulls(rows, pa.string()), values)
         cols[header] = values
@@ -176,7 +191,9 @@ def tlc_path(root: Path, taxi: str | TaxiType, month: dt.date) -> Path:
 
 
 def generate_tlc_table(taxi: str | TaxiType, month: dt.date, rows: int, seed: int = 0) -> pa.Table:
-    """`rows` rows typed as the TLC parquet files of that month type them (the month's parquet layout)."""
+    """`rows` rows typed as the TLC parquet files of that month type them (the month's parquet layout:
+    its column names and physical types, string timestamps in 2009-2010, all-NULL columns of fees
+    that did not exist yet)."""
     layout = _taxi(taxi).layout("parquet", month)
     strings = generate_table(taxi, month, rows, seed, layout=layout)
     cols = {}
@@ -234,12 +251,20 @@ def zone_rows() -> list[tuple[int, str, str, str]]:
     return rows
 
 
-def write_zones(root: Path) -> Path:
-    """The zone lookup as the older file has it: every field quoted, CRLF."""
+def write_zones(root: Path, current: bool = False) -> Path:
+    """The zone lookup as the older file has it (every field quoted, CRLF, rows 264/265 "NV"/"NA"), or
+    with `current` as the TLC's current file has it: LF, the id unquoted, and rows 264
+    `"Unknown","N/A","N/A"` and 265 `"N/A","Outside of NYC","N/A"`."""
     dest = Path(root) / "misc" / "taxi_zone_lookup.csv"
     dest.parent.mkdir(parents=True, exist_ok=True)
+    rows = zone_rows()
+    if current:
+        rows = rows[:-2] + [(264, "Unknown", "N/A", "N/A"), (265, "N/A", "Outside of NYC", "N/A")]
+        lines = [",".join(f'"{h}"' for h in ZONES.header)] + [f'{i},"{b}","{z}","{s}"' for i, b, z, s in rows]
+        dest.write_bytes(("\n".join(lines) + "\n").encode())
+        return dest
     lines = [",".join(f'"{h}"' for h in ZONES.header)]
-    lines += [f'"{i}","{b}","{z}","{s}"' for i, b, z, s in zone_rows()]
+    lines += [f'"{i}","{b}","{z}","{s}"' for i, b, z, s in rows]
     dest.write_bytes(("\r\n".join(lines) + "\r\n").encode())
     return dest
 

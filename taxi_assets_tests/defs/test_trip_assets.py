@@ -32,7 +32,7 @@ def mat_metadata(result: dg.ExecuteInProcessResult, taxi: str, name: str) -> dic
     return {k: v.value for k, v in m.metadata.items()}
 
 
-@pytest.mark.parametrize("taxi", ["yellow", "green", "fhv"])
+@pytest.mark.parametrize("taxi", ["yellow", "green", "fhv", "fhvhv"])
 def test_a_month_end_to_end_equal_counts_everywhere(pipeline_env, sample_site, taxi):
     result = materialize(taxi, JAN)
     assert result.success

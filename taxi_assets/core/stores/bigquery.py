@@ -142,12 +142,10 @@ class BigQueryStore:
         )
         if added:
             # DDL, not only a schema patch: the emulator answers a patch without changing its data
-            adds = ", ".join(
-                f"ADD COLUMN IF NOT EXISTS `{c.name}` {c.bigquery_type} OPTIONS(description={_sql_string(c.description)})"
-                for c in added
-            )
-            _wait(client.query(f"ALTER TABLE `{self.table_id(table)}` {adds}", **self._query),
-                  f"adding {', '.join(c.name for c in added)} to {self.table_id(table)}", None, self.job_seconds)
+            for c in added:  # one statement per column (the emulator takes one ALTER at a time)
+                ddl = (f"ALTER TABLE `{self.table_id(table)}` ADD COLUMN IF NOT EXISTS `{c.name}` {c.bigquery_type} "
+                       f"OPTIONS(description={_sql_string(c.description)})")
+                _wait(client.query(ddl, **self._query), f"adding {c.name} to {self.table_id(table)}", None, self.job_seconds)
             # the emulator applies the DDL to its data but not to the table's metadata: patch that too
             # (on BigQuery the fresh metadata already has the columns and nothing more is sent)
             fresh = client.get_table(self.table_id(table), **self._call)

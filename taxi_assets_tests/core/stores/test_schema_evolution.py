@@ -18,7 +18,7 @@ from taxi_assets.core.stores.bigquery import BigQueryStore
 from taxi_assets.core.stores.lake import LakeStore
 from taxi_assets.core.stores.postgres import PostgresStore
 from taxi_assets.core.tables import Column, Role
-from taxi_assets.core.taxi_types import GREEN
+from taxi_assets.core.taxi_types import GREEN, YELLOW
 from taxi_assets.core.transform import write_parquet
 from taxi_assets.localstack import sample
 
@@ -123,3 +123,34 @@ def test_a_change_that_is_not_additive_is_refused_naming_table_column_and_way_ou
     assert (pg.count_month(GREEN.table, JAN), pg.count_month(GREEN.table, FEB)) == (n, 0)
     assert (bq.count_month(GREEN.table, JAN), bq.count_month(GREEN.table, FEB)) == (n, 0)
     assert [f.name for f in bq.client().get_table(bq.table_id(GREEN.table)).schema] == [c.name for c in GREEN.all_columns]
+
+
+# the yellow columns this version adds to the record of 0.2 (the 2009-2010 layouts' coordinates and texts)
+ADDED_FOR_2009_2010 = {"pickup_longitude", "pickup_latitude", "dropoff_longitude", "dropoff_latitude", "vendor_name",
+                       "payment_type_name"}
+
+
+def test_a_yellow_table_of_the_previous_version_gains_the_2009_columns_in_place(stores, tmp_path):
+    pg, _, bq = stores
+    previous = dataclasses.replace(YELLOW, columns=tuple(c for c in YELLOW.columns if c.name not in ADDED_FOR_2009_2010))
+    assert len(previous.columns) == len(YELLOW.columns) - len(ADDED_FOR_2009_2010)
+    jan21 = dt.date(2021, 1, 1)
+    old = tmp_path / "old.parquet"
+    write_parquet(sample.write_month(tmp_path / "dtc", "yellow", jan21, rows=500), old, previous, jan21)
+    load(stores, previous, jan21, old)
+
+    feb10 = dt.date(2010, 2, 1)
+    new = tmp_path / "new.parquet"
+    write_parquet(sample.write_tlc_parquet(tmp_path / "tlc", "yellow", feb10, rows=500), new, YELLOW, feb10)
+    load(stores, YELLOW, feb10, new)
+
+    n_old, n_new = pq.ParquetFile(old).metadata.num_rows, pq.ParquetFile(new).metadata.num_rows
+    with pg.connect() as conn:
+        rows = dict((m, (c, lon)) for m, c, lon in conn.execute(
+            f'SELECT source_month, count(*), count(pickup_longitude) FROM "{pg.db_schema}".{YELLOW.table} GROUP BY 1'
+        ).fetchall())
+    assert rows == {jan21: (n_old, 0), feb10: (n_new, n_new)}
+    got = {r["source_month"]: (r["n"], r["lon"]) for r in bq.query(
+        f"SELECT source_month, COUNT(*) AS n, COUNT(pickup_longitude) AS lon FROM `{bq.table_id(YELLOW.table)}` "
+        "GROUP BY source_month")}
+    assert got == {jan21: (n_old, 0), feb10: (n_new, n_new)}
