@@ -16,7 +16,6 @@ import psycopg
 from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.core.config import Settings
-from taxi_assets.core.formats import parquet_rows
 from taxi_assets.core.tables import CLEANED_PARQUET, TaxiType
 from taxi_assets.core.taxi_types import TAXI_TYPES, ZONES
 from taxi_assets.core.stores.from_settings import open_stores
@@ -31,8 +30,8 @@ def store_counts(taxi: str | TaxiType, month: dt.date, settings: Settings | None
     ttype = _record(taxi)
     out: dict[str, tuple[str, int | None]] = {}
     with open_stores(settings) as stores:
-        parquet = stores.file_store.path_for((ttype.name, CLEANED_PARQUET), month.isoformat())
-        out["parquet"] = (str(parquet), parquet_rows(parquet) if parquet else None)
+        key, files = (ttype.name, CLEANED_PARQUET), stores.file_store
+        out["parquet"] = (files.where(key, month.isoformat()), files.parquet_rows(key, month.isoformat()))
         pg = stores.postgres
         out["postgres"] = (f"{pg.db_schema}.{ttype.table}", _or_none(lambda: pg.count_month(ttype.table, month)))
         name = ttype.lake_object(month)

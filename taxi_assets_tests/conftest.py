@@ -42,13 +42,19 @@ def file_sources_under_the_test_folders(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def pipeline_env(local_stack, source_server, tmp_path, monkeypatch):  # noqa: F811
-    """Environment for one test: its own Postgres schema, GCS prefix, BigQuery dataset, data dir."""
+def pipeline_env(local_stack, source_server, tmp_path, monkeypatch, request):  # noqa: F811
+    """Environment for one test: its own Postgres schema, GCS prefix, BigQuery dataset, data dir.
+
+    The data dir is a local folder; `@pytest.mark.parametrize("pipeline_env", ["gcs"], indirect=True)`
+    puts it in the GCS emulator instead (`gs://<bucket>/<test prefix>/data`)."""
     suffix = uuid.uuid4().hex[:8]
+    where = getattr(request, "param", "local")
+    assert where in ("local", "gcs"), where
+    data_dir = f"gs://{local_stack.env()['TAXI_GCS_BUCKET']}/t_{suffix}/data" if where == "gcs" else str(tmp_path / "data")
     env = {
         "TAXI_SOURCE_URL": source_server.url + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
         "TAXI_ZONES_URL": source_server.url + "/misc/taxi_zone_lookup.csv",
-        "TAXI_DATA_DIR": str(tmp_path / "data"),
+        "TAXI_DATA_DIR": data_dir,
         "TAXI_POSTGRES_SCHEMA": f"t_{suffix}",
         "TAXI_GCS_PREFIX": f"t_{suffix}",
         "TAXI_BQ_DATASET": f"t_{suffix}",

@@ -53,7 +53,7 @@ VARIABLES: dict[str, Variable] = {
         Variable("TAXI_SOURCE_URL", None, "URL template with {taxi}, {year}, {month} (default: the family's)", secret=True),
         Variable("TAXI_ZONES_URL", None, "the zone lookup csv (default: the family's)", secret=True),
         Variable("TAXI_SOURCE_FILE_ROOT", None, "the only folder file:// sources may read (unset: no file:// source)"),
-        Variable("TAXI_DATA_DIR", None, "raw and parquet files (default: $TAXI_STACK_HOME/data)"),
+        Variable("TAXI_DATA_DIR", None, "raw and parquet files: a folder or gs://BUCKET/PREFIX (default: $TAXI_STACK_HOME/data)"),
         Variable("TAXI_POSTGRES_URL", None, "libpq URL of the trip database", secret=True),
         Variable("TAXI_POSTGRES_SCHEMA", "public", "schema of the trip tables"),
         Variable("TAXI_GCP_PROJECT", None, "project of the lake bucket (default: TAXI_BQ_PROJECT)"),
@@ -120,11 +120,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"TAXI_SCHEDULE_TIMEZONE={tz!r}: expected an IANA time zone, e.g. America/New_York") from None
     interval = _whole_number(get, "TAXI_SENSOR_INTERVAL_SECONDS", 30, 10**9)
     republish = _whole_number(get, "TAXI_REPUBLISH_INTERVAL_SECONDS", 30, 10**9)
+    data_dir = env.get("TAXI_DATA_DIR") or default_data_dir(env)
+    if "://" in data_dir:
+        check_data_dir_url(data_dir)
     return Settings(
         source=source,
         url_template=env.get("TAXI_SOURCE_URL") or url_template,
         zones_url=env.get("TAXI_ZONES_URL") or zones_url,
-        data_dir=env.get("TAXI_DATA_DIR") or default_data_dir(env),
+        data_dir=data_dir,
         schedule_day_of_month=day,
         schedule_hour=hour,
         schedule_timezone=tz,
@@ -139,3 +142,10 @@ def _whole_number(get, name: str, low: int, high: int) -> int:
     if not value.isdigit() or not low <= int(value) <= high:
         raise ConfigError(f"{name}={value!r}: expected a whole number from {low} to {high}")
     return int(value)
+
+
+def check_data_dir_url(url: str) -> None:
+    """A TAXI_DATA_DIR URL must be gs://BUCKET[/PREFIX] (the object store of core/stores/files.py)."""
+    bucket = url.removeprefix("gs://").partition("/")[0]
+    if not url.startswith("gs://") or not bucket or any(c in bucket for c in " ?#*[]"):
+        raise ConfigError(f"TAXI_DATA_DIR={url!r}: expected a folder or gs://BUCKET[/PREFIX]")

@@ -5,7 +5,7 @@ the environment (`taxi_assets.core.config` lists every variable).
 | ----------------- | ------------------------- | --------------------------- |
 | `preflight`       | `PreflightResource`       | (checks the run before any step: defs/preflight.py) |
 | `source`          | `SourceResource`          | `core.source.Source`        |
-| `file_store`      | `FileStoreResource`       | `core.stores.files.FileStore` |
+| `file_store`      | `FileStoreResource`       | `core.stores.files.FileStore` (a folder) or `ObjectFileStore` (gs://) |
 | `file_io_manager` | `FileIOManager`           | (files of raw_file and cleaned_parquet) |
 | `postgres`        | `PostgresResource`        | `core.stores.postgres.PostgresStore` |
 | `lake`            | `LakeResource`            | `core.stores.lake.LakeStore` |
@@ -23,7 +23,7 @@ import dagster as dg
 from taxi_assets.core.config import DTC_URL_TEMPLATE, DTC_ZONES_URL, Settings
 from taxi_assets.core.source import Source
 from taxi_assets.core.stores.bigquery import BigQueryStore
-from taxi_assets.core.stores.files import FileStore
+from taxi_assets.core.stores.files import FileStore, ObjectFileStore, open_file_store
 from taxi_assets.core.stores.lake import LakeStore, gcs_client, object_uri
 from taxi_assets.core.stores.postgres import PostgresStore
 from taxi_assets.defs.preflight import PreflightResource
@@ -42,12 +42,13 @@ class SourceResource(dg.ConfigurableResource):
 
 
 class FileStoreResource(dg.ConfigurableResource):
-    """The folder of raw and cleaned files (`TAXI_DATA_DIR`)."""
+    """Where the raw and cleaned files are (`TAXI_DATA_DIR`): a folder, or gs://bucket/prefix."""
 
     base_dir: str
+    project: str | None = None  # the bucket's project, for a gs:// base_dir
 
-    def store(self) -> FileStore:
-        return FileStore(self.base_dir)
+    def store(self) -> FileStore | ObjectFileStore:
+        return open_file_store(self.base_dir, self.project)
 
 
 class FileIOManager(dg.ConfigurableIOManager):
@@ -56,14 +57,17 @@ class FileIOManager(dg.ConfigurableIOManager):
     itself: a nested resource makes Dagster 1.13 warn of its own deprecated API at every run."""
 
     base_dir: str
+    project: str | None = None
 
-    def store(self) -> FileStore:
-        return FileStore(self.base_dir)
+    def store(self) -> FileStore | ObjectFileStore:
+        return open_file_store(self.base_dir, self.project)
 
     def handle_output(self, context: dg.OutputContext, obj: Path) -> None:
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        final = self.store().place(Path(obj), context.asset_key.path, partition)
-        context.add_output_metadata({"path": dg.MetadataValue.path(str(final))})
+        final = str(self.store().place(Path(obj), context.asset_key.path, partition))
+        context.add_output_metadata(
+            {"dagster/uri": final} if final.startswith("gs://") else {"path": dg.MetadataValue.path(final)}
+        )
 
     def load_input(self, context: dg.InputContext) -> Path:
         key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
@@ -73,7 +77,7 @@ class FileIOManager(dg.ConfigurableIOManager):
         if path is None:
             raise FileNotFoundError(
                 f"{key.to_user_string()} has no file for partition {partition or '(unpartitioned)'} in "
-                f"{store.dir_for(key.path)}: materialize it first"
+                f"{store.where(key.path)}: materialize it first"
             )
         return path
 
@@ -137,6 +141,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
     gcp_project = "TAXI_GCP_PROJECT" if settings.is_set("TAXI_GCP_PROJECT") else "TAXI_BQ_PROJECT"
     data_dir = env("TAXI_DATA_DIR", settings.data_dir)
+    files_project = dg.EnvVar(gcp_project) if settings.is_set(gcp_project) else None
     return {
         "preflight": PreflightResource(),
         "source": SourceResource(
@@ -144,8 +149,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
             zones_url=env("TAXI_ZONES_URL", settings.zones_url),
             file_root=dg.EnvVar("TAXI_SOURCE_FILE_ROOT") if settings.is_set("TAXI_SOURCE_FILE_ROOT") else None,
         ),
-        "file_store": FileStoreResource(base_dir=data_dir),
-        "file_io_manager": FileIOManager(base_dir=data_dir),
+        "file_store": FileStoreResource(base_dir=data_dir, project=files_project),
+        "file_io_manager": FileIOManager(base_dir=data_dir, project=files_project),
         "postgres": PostgresResource(url=env("TAXI_POSTGRES_URL"), db_schema=env("TAXI_POSTGRES_SCHEMA")),
         "lake": LakeResource(project=dg.EnvVar(gcp_project), bucket=env("TAXI_GCS_BUCKET"), prefix=env("TAXI_GCS_PREFIX")),
         "bigquery": BigQueryResource(

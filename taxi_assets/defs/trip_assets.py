@@ -106,8 +106,8 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         except ValueError as e:
             raise permanent(e) from e
         store = file_store.store()
-        kept = store.path_for(context.asset_key.path, context.partition_key)
-        known = None if config.force or kept is None else _kept_validators(context, url, kept)
+        kept_bytes = store.size_of(context.asset_key.path, context.partition_key)
+        known = None if config.force or kept_bytes is None else _kept_validators(context, url, kept_bytes)
         # 404, HTML page, truncated or corrupt file, bad template: retrying won't help. Transient
         # failures (DownloadFailed: 5xx, timeouts, resets) go to the RetryPolicy.
         with store.staging("download") as staged:
@@ -123,8 +123,9 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         if got.not_modified:
             shutil.rmtree(staged.parent, ignore_errors=True)
             context.log.info(f"{label}: unchanged at the source, keeping the downloaded copy")
+            staged = store.path_for(context.asset_key.path, context.partition_key)  # the kept file
         return dg.Output(
-            kept if got.not_modified else staged,
+            staged,
             metadata={
                 "source_url": dg.MetadataValue.url(redact(url)),
                 "bytes": got.bytes,
@@ -286,7 +287,7 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
     return TripAssets(raw_file, cleaned_parquet, postgres_table, gcs_object, bigquery_table)
 
 
-def _kept_validators(context: dg.AssetExecutionContext, url: str, kept: Path) -> dict | None:
+def _kept_validators(context: dg.AssetExecutionContext, url: str, kept_bytes: int) -> dict | None:
     """ETag / Last-Modified / size recorded when the kept copy was downloaded, if it is that copy."""
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1
@@ -294,6 +295,6 @@ def _kept_validators(context: dg.AssetExecutionContext, url: str, kept: Path) ->
     if not records:
         return None
     meta = {k: v.value for k, v in (records[0].asset_materialization.metadata or {}).items()}
-    if meta.get("source_url") != redact(url) or meta.get("bytes") != kept.stat().st_size:
+    if meta.get("source_url") != redact(url) or meta.get("bytes") != kept_bytes:
         return None
     return {"etag": meta.get("etag"), "last_modified": meta.get("last_modified"), "bytes": meta.get("bytes")}

@@ -32,10 +32,17 @@ def mat_metadata(result: dg.ExecuteInProcessResult, taxi: str, name: str) -> dic
     return {k: v.value for k, v in m.metadata.items()}
 
 
-@pytest.mark.parametrize("taxi", ["yellow", "green", "fhv", "fhvhv"])
-def test_a_month_end_to_end_equal_counts_everywhere(pipeline_env, sample_site, taxi):
+@pytest.mark.parametrize("taxi, pipeline_env", [("yellow", "local"), ("green", "local"), ("fhv", "local"),
+                                                ("fhvhv", "local"), ("yellow", "gcs"), ("fhvhv", "gcs")],
+                         indirect=["pipeline_env"])
+def test_a_month_end_to_end_equal_counts_everywhere(pipeline_env, sample_site, taxi, tmp_path):
     result = materialize(taxi, JAN)
     assert result.success
+    if pipeline_env["TAXI_DATA_DIR"].startswith("gs://"):  # the files are objects, not on a local disk
+        assert not (tmp_path / "data").exists()
+        for name in ("raw_file", "cleaned_parquet"):
+            assert mat_metadata(result, taxi, name)["dagster/uri"].startswith(pipeline_env["TAXI_DATA_DIR"] + f"/{taxi}/{name}/")
+        assert report.store_counts(taxi, JAN)["parquet"][0].startswith("gs://")
     rows_in, dropped = expected_kept(sample_site / taxi / f"{taxi}_tripdata_2021-01.csv.gz", TAXI_TYPES[taxi].drop_zero_passengers)
     counts = store_counts(taxi, JAN)
     assert counts == dict.fromkeys(counts, rows_in - dropped)

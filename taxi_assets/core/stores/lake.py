@@ -90,7 +90,8 @@ class LakeStore:
     def uri(self, name: str) -> str:
         return object_uri(self.bucket, self.prefix, name)
 
-    def upload(self, local: Path, name: str, log: Callable[[str], None] | None = None) -> LakeObject:
+    def upload(self, local: Path, name: str, log: Callable[[str], None] | None = None,
+               content_type: str = PARQUET_CONTENT_TYPE) -> LakeObject:
         blob = self.client.bucket(self.bucket).blob(self.object_name(name))
         # resumable, chunked upload: memory stays flat whatever the file size
         blob.chunk_size = 16 << 20
@@ -98,10 +99,30 @@ class LakeStore:
         with self._bounded(), open(local, "rb") as f:
             blob.upload_from_file(
                 _ProgressReader(f, Progress(f"upload to {self.uri(name)}", log)), size=size,
-                content_type=PARQUET_CONTENT_TYPE, **self._call,
+                content_type=content_type, **self._call,
             )
             blob.reload(**self._call)
         return LakeObject(self.uri(name), blob.size, blob.crc32c, blob.md5_hash, blob.generation)
+
+    def blobs(self, name_prefix: str) -> list[storage.Blob]:
+        """The objects whose names (after the store's prefix) start with `name_prefix`, by name."""
+        with self._bounded():
+            found = self.client.list_blobs(self.bucket, prefix=self.object_name(name_prefix), **self._call)
+            return sorted(found, key=lambda b: b.name)
+
+    def download(self, blob: storage.Blob, local: Path) -> None:
+        """Streams that generation of the object to `local` (checksum verified): whole or not at all."""
+        tmp = local.with_name(f".{local.name}.part")
+        try:
+            with self._bounded():
+                blob.download_to_filename(str(tmp), if_generation_match=blob.generation, **self._call)
+            os.replace(tmp, local)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def delete(self, blob: storage.Blob) -> None:
+        with self._bounded():
+            blob.delete(if_generation_match=blob.generation, **self._call)
 
     def parquet_rows(self, name: str) -> int | None:
         """The row count in an object's parquet footer (two ranged GETs, not a download); None if absent."""
