@@ -26,6 +26,10 @@ setup(
         "pandas>=2.2,<3",
         "pyarrow==26.0.1",  # streaming CSV/parquet readers and the parquet writer: the hot path
         # added, each for one job
+        # binary COPY of Arrow batches into the month's staging table (adbc_ingest): ~1.6x the CSV COPY it
+        # replaced, no text formatting in Python (docs/BENCHMARKS.md); the Arrow project's libpq driver
+        "adbc-driver-postgresql==1.13.0",
+        "adbc-driver-manager==1.13.0",  # the DBAPI layer of the driver above (its own dependency, pinned alike)
         "psycopg[binary]==3.3.9",  # COPY FROM STDIN streaming into Postgres (psycopg2 has no streaming copy writer)
         "psycopg2-binary>=2.9.9",  # dagster-postgres' driver (postgresql+psycopg2 scheme)
         "google-cloud-storage==3.17.1",  # the lake client (not through dagster-gcp: importing it costs ~3 s, defs/resources.py)

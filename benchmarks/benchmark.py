@@ -847,9 +847,9 @@ times are medians over {len(self.imports.get("dagster", []))} fresh interpreters
   zlib; plus `pyarrow.csv.read_csv` of the whole file (all threads, types inferred) and
   `pyarrow.parquet.write_table` (zstd). Both hold nothing back: no cleaning, no month swap.
 - **ours**: `transform.write_parquet` (streaming CSV reader, conform + clean per batch, zstd row
-  groups), then `PostgresStore.replace_month` (COPY of Arrow-written CSV into a fresh table,
-  formatted in a background thread while the previous batch is sent, then partition swap under
-  an advisory lock, one transaction), `LakeStore.upload` (fake-gcs-server) and
+  groups), then `PostgresStore.replace_month` (binary COPY of the Arrow batches into a fresh
+  table through ADBC's `adbc_ingest`, the next batch read in a background thread while the previous
+  one is sent, then partition swap under an advisory lock, one transaction), `LakeStore.upload` (fake-gcs-server) and
   `BigQueryStore.replace_month_from_uri` (bqemulator). The emulators' speed says little about
   Google's; those two legs are here to show they stream and stay flat in memory.
 """

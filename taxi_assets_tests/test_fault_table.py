@@ -396,7 +396,7 @@ def test_kill_9_in_the_middle_of_a_postgres_copy(pipeline_env, tmp_path):
     before = pg.replace_month(YELLOW.table, YELLOW.all_columns, GOOD, pq.ParquetFile(first).iter_batches())
     second = tmp_path / "second.parquet"
     write_parquet(sample.write_month(tmp_path / "b", "yellow", GOOD, rows=ROWS * 3, seed=99), second, YELLOW, GOOD)
-    copy_sql = f'COPY "{schema}".%'  # the load's COPY into its staging table, seen from another session
+    copy_sql = f'COPY "{schema}"%'  # the load's COPY into its staging table, seen from another session
     script = textwrap.dedent(
         f"""
         import datetime as dt, os, sys, time
