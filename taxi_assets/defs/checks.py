@@ -43,6 +43,7 @@ from taxi_assets.core.formats import parquet_batches, parquet_rows
 from taxi_assets.core.months import partition_month
 from taxi_assets.core.quality import ERROR, PASS, measure_quality, quality_rules, raw_counts
 from taxi_assets.core.tables import SOURCE_MONTH, Role, TaxiType
+from taxi_assets.defs.failures import stop_on_interrupt
 from taxi_assets.defs.metadata import records_table
 from taxi_assets.defs.resources import BigQueryResource, FileStoreResource, LakeResource, PostgresResource
 from taxi_assets.defs.trip_assets import TripAssets
@@ -258,7 +259,7 @@ def build_trip_checks(
                 if parquet is None:
                     return _missing("the cleaned parquet", month)
                 expected = parquet_rows(parquet)
-                got = count(month, context=context, postgres=postgres, lake=lake, bigquery=bigquery)
+                got = stop_on_interrupt(count, month, context=context, postgres=postgres, lake=lake, bigquery=bigquery)
                 if got is None:
                     return _missing(what, month)
                 return dg.AssetCheckResult(

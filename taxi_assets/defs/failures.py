@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+from dagster._utils import interrupts as _dagster_interrupts
 
+from taxi_assets.core.interrupts import interruptible
 from taxi_assets.core.redaction import redact
 
 # the one retry layer of the network steps: exponential backoff with jitter (1 + 3 attempts)
@@ -30,3 +32,23 @@ def cloud_errors() -> Iterator[None]:
         raise
     except (google_exceptions.ClientError, ValueError) as e:
         raise permanent(e) from e
+
+
+def stop_on_interrupt(fn, *args, **kwargs):
+    """Calls a blocking network call (`core.interrupts.interruptible`); a SIGTERM or SIGINT while it
+    waits ends the run instead of retrying the step.
+
+    Dagster turns an interrupt inside a step that has a RetryPolicy into a retry of the step (meant
+    for a preempted step pod, dagster#5973); in this project's one-process runs that retry would wait
+    on the same hung service again, and the run would ignore SIGTERM. So the step fails at once,
+    without retries, and the interrupt is handed back to Dagster's run loop (its captured-interrupt
+    flag: there is no public call for it), which fails the next step at its start and ends the run.
+    """
+    try:
+        return interruptible(fn, *args, **kwargs)
+    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError) as e:
+        _dagster_interrupts._received_interrupt["received"] = True
+        raise dg.Failure(
+            description="interrupted (SIGTERM or SIGINT) while waiting on the service: the step stops without "
+            "retrying and the run ends", allow_retries=False,
+        ) from e

@@ -26,7 +26,7 @@ from taxi_assets.core.redaction import redact
 from taxi_assets.core.tables import BIGQUERY_TABLE, CLEANED_PARQUET, GCS_OBJECT, POSTGRES_TABLE, RAW_FILE, TaxiType
 from taxi_assets.core.transform import probe, write_parquet
 from taxi_assets.defs.automation import FOLLOW_UPSTREAM
-from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent
+from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent, stop_on_interrupt
 from taxi_assets.defs.metadata import column_schema, preview
 from taxi_assets.defs.preflight import PreflightResource
 from taxi_assets.defs.resources import (
@@ -236,7 +236,7 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         month = partition_month(context.partition_key)
         t0 = time.monotonic()
         with cloud_errors(), lake.store() as store:
-            obj = store.upload(cleaned_parquet, taxi.lake_object(month), log=context.log.info)
+            obj = stop_on_interrupt(store.upload, cleaned_parquet, taxi.lake_object(month), log=context.log.info)
         return dg.MaterializeResult(
             metadata={
                 "dagster/uri": obj.uri,
@@ -272,7 +272,8 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         warehouse = bigquery.store()
         with cloud_errors():
             try:
-                rows = warehouse.replace_month_from_uri(taxi.table, taxi.all_columns, month, uri, log=context.log.info)
+                rows = stop_on_interrupt(warehouse.replace_month_from_uri, taxi.table, taxi.all_columns, month, uri,
+                                         log=context.log.info)
             except SchemaChangeRefused as e:  # not additive: no retry can fix it
                 raise permanent(e) from e
         return dg.MaterializeResult(

@@ -12,7 +12,7 @@ from taxi_assets.core.errors import TaxiFileError
 from taxi_assets.core.redaction import redact
 from taxi_assets.core.taxi_types import ZONES
 from taxi_assets.core.zones import read_zones
-from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent
+from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent, stop_on_interrupt
 from taxi_assets.defs.metadata import column_schema
 from taxi_assets.defs.preflight import PreflightResource
 from taxi_assets.defs.resources import (
@@ -58,8 +58,8 @@ def taxi_zone_lookup(
         pq.write_table(zones, parquet)
         pg_rows = pg.replace_table(ZONES.table, ZONES.columns, zones.to_batches())
         with cloud_errors(), lake.store() as store:
-            obj = store.upload(parquet, ZONES.lake_object)
-            bq_rows = warehouse.replace_table_from_uri(ZONES.table, ZONES.columns, obj.uri)
+            obj = stop_on_interrupt(store.upload, parquet, ZONES.lake_object)
+            bq_rows = stop_on_interrupt(warehouse.replace_table_from_uri, ZONES.table, ZONES.columns, obj.uri)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": zones.num_rows,
