@@ -30,7 +30,6 @@ severity ERROR is not loaded into Postgres, GCS or BigQuery, and the run fails (
 
 
 import datetime as dt
-import functools
 import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -59,17 +58,21 @@ def frame_type_name(taxi: TaxiType) -> str:
     return f"Cleaned{taxi.name.capitalize()}TripsFrame"
 
 
-@functools.cache
 def cleaned_frame_type(taxi: TaxiType) -> dg.DagsterType:
     """The cleaned frame of one taxi type as a dagster-pandas DataFrame type.
 
     Frames are made with `to_frame` (nullable integers as pandas `Int64`, timestamps and dates
     as datetime64): use it for any sample of a cleaned month that is handled as a DataFrame.
     """
-    # dagster-pandas' DataFrame types are Beta: they type-check the sample the schema check reports on
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=dg.BetaWarning)
-        return _frame_type(taxi)
+    if taxi.name not in _FRAME_TYPES:  # built once per type, on first use (dagster-pandas imports pandas)
+        # dagster-pandas' DataFrame types are Beta: they type-check the sample the schema check reports on
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=dg.BetaWarning)
+            _FRAME_TYPES[taxi.name] = _frame_type(taxi)
+    return _FRAME_TYPES[taxi.name]
+
+
+_FRAME_TYPES: dict[str, dg.DagsterType] = {}
 
 
 def _frame_type(taxi: TaxiType) -> dg.DagsterType:
