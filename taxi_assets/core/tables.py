@@ -75,7 +75,7 @@ class Column:
     # a code column some eras send as text (2009-2010 yellow: vendor "VTS"/"CMT", payment "CASH"):
     # text -> documented code (matched case-insensitively; text not listed -> NULL), and the text
     # itself is kept in the column `text_column` (filled only by the transform, never from a header)
-    value_map: Mapping[str, int] | None = None
+    value_map: Mapping[str, int] | tuple[tuple[str, int], ...] | None = None
     text_column: str | None = None
 
     def __post_init__(self) -> None:
@@ -85,7 +85,8 @@ class Column:
             raise ValueError(f"column {self.name}: value_map and text_column go together")
         object.__setattr__(self, "roles", frozenset(Role(r) for r in self.roles))
         if self.value_map is not None:
-            object.__setattr__(self, "value_map", {k.upper(): v for k, v in self.value_map.items()})
+            # kept as (TEXT, code) pairs: a record stays hashable
+            object.__setattr__(self, "value_map", tuple((k.upper(), v) for k, v in dict(self.value_map).items()))
 
     @property
     def arrow_type(self) -> pa.DataType:

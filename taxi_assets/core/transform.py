@@ -129,9 +129,9 @@ def _is_text(t: pa.DataType) -> bool:
 
 def _codes(text: pa.Array, col: Column) -> pa.Array:
     """Text -> the documented codes of `col.value_map` (case-insensitive); text not listed -> NULL."""
-    keys = list(col.value_map)
+    keys, codes = zip(*col.value_map)
     idx = pc.index_in(pc.utf8_upper(pc.utf8_trim_whitespace(text)), value_set=pa.array(keys, pa.string()))
-    return pc.take(pa.array([col.value_map[k] for k in keys], col.arrow_type), idx)
+    return pc.take(pa.array(codes, col.arrow_type), idx)
 
 
 def _to_target(arr: pa.Array, col: Column, stats: CleanStats) -> pa.Array:

@@ -13,6 +13,7 @@ import dagster as dg
 from taxi_assets.core.config import Settings, load_settings
 from taxi_assets.core.tables import TaxiType
 from taxi_assets.defs.checks import build_trip_checks
+from taxi_assets.defs.freshness import build_freshness_check
 from taxi_assets.defs.partitions import monthly_partitions
 from taxi_assets.defs.republished import build_republished_sensor
 from taxi_assets.defs.schedules import build_taxi_schedule
@@ -29,16 +30,19 @@ def build_taxi_defs(taxi: TaxiType, settings: Settings | None = None) -> dg.Defi
     settings = settings or load_settings()
     partitions = monthly_partitions(settings, taxi)
     assets = build_trip_assets(taxi, partitions)
+    # blocking: a cleaned month whose checks fail with ERROR is not loaded into Postgres, GCS or BigQuery
+    month_checks = build_trip_checks(taxi, assets, partitions, blocking=True)
+    # the freshness check judges the whole type, not the run's month: its own daily job (defs/freshness.py)
+    freshness = build_freshness_check(taxi, assets.bigquery_table, settings)
     job = dg.define_asset_job(
         taxi_job_name(taxi),
-        selection=dg.AssetSelection.assets(*assets.all()),
+        selection=dg.AssetSelection.assets(*assets.all()).without_checks() | dg.AssetSelection.checks(*month_checks),
         description=f"{taxi.description} Download, clean, load to Postgres, the lake and BigQuery, one month per run.",
         tags={"taxi_type": taxi.name},
     )
     return dg.Definitions(
         assets=assets.all(),
-        # blocking: a cleaned month whose checks fail with ERROR is not loaded into Postgres, GCS or BigQuery
-        asset_checks=build_trip_checks(taxi, assets, partitions, blocking=True),
+        asset_checks=[*month_checks, freshness],
         jobs=[job],
         schedules=[build_taxi_schedule(taxi, job, partitions, settings)],
         sensors=[

@@ -20,6 +20,7 @@ from taxi_assets.defs.checks import cleaned_frame_type, to_frame
 from taxi_assets.defs.resources import SourceResource as TaxiSource
 from taxi_assets_tests.pipeline import TAXI_DEFS, build_resources, stores, trip_checks
 from taxi_assets.core.taxi_types import TAXI_TYPES
+from taxi_assets.defs.freshness import CHECK_NAME
 
 MONTH = dt.date(2021, 3, 1)
 ROWS = 2_000
@@ -64,9 +65,11 @@ def test_every_check_passes_on_clean_sample_data(pipeline_env, tmp_path, taxi):
     assert {("cleaned_parquet", "rows_reconcile_with_raw"), ("postgres_table", "rows_reconcile_with_parquet"),
             ("gcs_object", "rows_reconcile_with_parquet"), ("bigquery_table", "rows_reconcile_with_parquet"),
             ("cleaned_parquet", "schema_contract"), ("cleaned_parquet", "pickups_in_month")} <= expected
-    failed = {k: e.description for k, e in evals.items() if not e.passed}
+    # the freshness check judges the type's newest month, not this one (2021-01 of a source that has 2021-07):
+    # defs/test_freshness.py
+    failed = {k: e.description for k, e in evals.items() if not e.passed and k[1] != CHECK_NAME}
     assert failed == {}
-    assert all(e.partition == MONTH.isoformat() for e in evals.values())
+    assert all(e.partition == MONTH.isoformat() for k, e in evals.items() if k[1] != CHECK_NAME)
     raw = evals[("cleaned_parquet", "rows_reconcile_with_raw")].metadata
     assert raw["difference"].value == 0 and raw["raw_rows"].value == ROWS
     if TAXI_TYPES[taxi].drop_zero_passengers:  # not fhv, fhvhv: no passenger count
