@@ -21,6 +21,7 @@ setup(
         # the design card
         "dagster==1.13.27",
         "dagster-webserver==1.13.27",
+        "dagster-gcp==0.29.27",  # GCSResource makes the lake's client (imported by the lake steps only: ~3 s)
         "dagster-postgres==0.29.27",  # the Dagster instance (runs, events, schedules) lives in Postgres
         "dagster-pandas==0.29.27",  # typed frame for the schema check's sample; needs pandas<3
         "pandas>=2.2,<3",
@@ -32,7 +33,7 @@ setup(
         "adbc-driver-manager==1.13.0",  # the DBAPI layer of the driver above (its own dependency, pinned alike)
         "psycopg[binary]==3.3.9",  # COPY FROM STDIN streaming into Postgres (psycopg2 has no streaming copy writer)
         "psycopg2-binary>=2.9.9",  # dagster-postgres' driver (postgresql+psycopg2 scheme)
-        "google-cloud-storage==3.17.1",  # the lake client (not through dagster-gcp: importing it costs ~3 s, defs/resources.py)
+        "google-cloud-storage==3.17.1",  # the lake client (what GCSResource wraps; the object file store uses it directly)
         "google-cloud-bigquery==3.47.0",  # load jobs from gs:// and the month swap script
         "requests>=2.32",  # streamed downloads, the alert webhook (already a dagster dependency)
     ],

@@ -24,7 +24,7 @@ from taxi_assets.core.config import DTC_URL_TEMPLATE, DTC_ZONES_URL, Settings
 from taxi_assets.core.source import Source
 from taxi_assets.core.stores.bigquery import BigQueryStore
 from taxi_assets.core.stores.files import FileStore, ObjectFileStore, open_file_store
-from taxi_assets.core.stores.lake import LakeStore, gcs_client, object_uri
+from taxi_assets.core.stores.lake import LakeStore, object_uri
 from taxi_assets.core.stores.postgres import PostgresStore
 from taxi_assets.defs.preflight import PreflightResource
 
@@ -95,9 +95,9 @@ class PostgresResource(dg.ConfigurableResource):
 
 class LakeResource(dg.ConfigurableResource):
     """The lake bucket: a GCS project, bucket and prefix. Use `with lake.store() as s:` (the client is
-    closed after). The fields and `get_client()` of dagster-gcp's `GCSResource`, without subclassing it:
-    importing dagster_gcp imports the BigQuery client and pandas (~3 s) into every process that loads
-    the definitions, which is what the webserver, the daemon and every run pay (docs/BENCHMARKS.md)."""
+    closed after). The client comes from dagster-gcp's `GCSResource`, imported by the steps that use the
+    lake, not subclassed: importing dagster_gcp imports the BigQuery client and pandas (~3 s) into every
+    process that loads the definitions -- the webserver, the daemon, every run (docs/BENCHMARKS.md)."""
 
     project: str | None = None
     bucket: str
@@ -106,8 +106,10 @@ class LakeResource(dg.ConfigurableResource):
     retry_seconds: float = 60.0
 
     def get_client(self):
-        """A google-cloud-storage `Client` for `project`, as `GCSResource.get_client()` makes it."""
-        return gcs_client(self.project)
+        """A google-cloud-storage `Client` for `project` (the emulator when `STORAGE_EMULATOR_HOST` is set)."""
+        from dagster_gcp import GCSResource  # here, in the step: see the class docstring
+
+        return GCSResource(project=self.project).get_client()
 
     def store(self) -> LakeStore:
         return LakeStore(self.get_client(), self.bucket, self.prefix, self.timeout_seconds, self.retry_seconds)
