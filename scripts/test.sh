@@ -5,4 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
+
+# headless Chromium for the browser test (taxi_assets_tests/test_ui.py): Debian's `chromium`
+# package, driven by the Playwright Python package (never Playwright's own browser download).
+# Only the tests need it, so only this script installs it (as root, with apt-get).
+if [ -z "${TAXI_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser test (apt-get)"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+      echo "warning: apt-get could not install chromium; the browser test will be skipped" >&2
+    fi
+  else
+    echo "note: no chromium found, so the browser test (taxi_assets_tests/test_ui.py) will be skipped;" >&2
+    echo "      install it with:  sudo apt-get install -y chromium   (Debian; or set TAXI_CHROMIUM=/path/to/chromium)" >&2
+  fi
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -6,7 +6,7 @@ free loopback port against the test stack; headless Chromium is Debian's `chromi
 driven by Playwright. Screenshots of every step go to test-artifacts/ui/ (with the dagster dev
 log), kept whether the test passes or fails.
 
-Skipped only when no Chromium is installed (scripts/bootstrap.sh installs it when run as root).
+Skipped only when no Chromium is installed (scripts/test.sh installs it when run as root).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ pytestmark = [
     pytest.mark.skipif(
         CHROMIUM is None and not os.environ.get("CI"),  # in CI a missing browser is a failure
         reason="Debian chromium is not installed: run `apt-get install -y chromium` as root "
-        "(scripts/bootstrap.sh does it when run as root), or set TAXI_CHROMIUM to a Chromium binary",
+        "(scripts/test.sh does it when run as root), or set TAXI_CHROMIUM to a Chromium binary",
     ),
 ]
 

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="start what is not running (idempotent)")
     sub.add_parser("down", help="stop the processes, keep the data")
     sub.add_parser("status", help="one line per component")
-    sub.add_parser("env", help="print export lines: eval \"$(taxi-stack env)\"")
+    sub.add_parser("env", help="print export lines: eval \"$(taxi-stack env)\" (fails when the stack is not running)")
     smp = sub.add_parser(
         "sample",
         help="write synthetic monthly files in the real format under the state folder and point "
@@ -60,7 +60,13 @@ def main(argv: list[str] | None = None) -> int:
             for path in stack.write_sample(args.month or ["2021-01", "2021-02", "2021-03"], args.rows):
                 print(path)
         elif args.command == "env":
-            for name, value in stack.env().items():
+            variables = stack.env()  # never started: StackNotStarted
+            stopped = [row["name"] for row in stack.status() if not row["running"]]
+            if stopped:  # exports that point at nothing would only fail later, further from the cause
+                print(f"taxi-stack: the local stack in {stack.home} is not running ({', '.join(stopped)} stopped): "
+                      "start it with `taxi-stack up`", file=sys.stderr)
+                return 1
+            for name, value in variables.items():
                 print(f"export {name}={_quote(value)}")
     except StackNotStarted as e:
         print(f"taxi-stack: {e}", file=sys.stderr)

@@ -168,6 +168,12 @@ class PostgresStore:
             conn.commit()
         return rows
 
+    def has_month(self, table: str, month: dt.date) -> bool:
+        """Whether the month was ever loaded: its partition exists (a month of 0 rows is still loaded)."""
+        name = f"{check_identifier(self.db_schema, 'schema')}.{partition_name(check_identifier(table, 'table'), month)}"
+        with self.connect() as conn:
+            return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+
     def count_month(self, table: str, month: dt.date) -> int:
         from psycopg import sql
 

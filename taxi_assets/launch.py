@@ -1,0 +1,160 @@
+"""`taxi-run`: launch one month of a taxi type (or the zone lookup) after checking what Dagster's CLIs do not.
+
+    taxi-run yellow 2021-01                          # yellow_taxi_job for 2021-01 (= dg launch --job … --partition 2021-01-01)
+    taxi-run yellow 2021-01 --assets raw_file,cleaned_parquet
+    taxi-run zones                                   # taxi_zone_lookup_job
+    taxi-run yellow 2021-01 -c run.yaml --debug
+
+Before anything is created it checks, in this order, and refuses in one line saying what to do: the month (a
+month of the type's partitions, asked of the job's PartitionsDefinition, so the range is whatever
+the definitions say), the shell's configuration and that the servers answer
+(core/stores/reachable.py), and the run config (the preflight's own checks, defs/preflight.py).
+Then it runs `dg launch` in this process with the short console logger (defs/console.py): one line
+per step and check, an error as its message. `--debug` keeps Dagster's own console log (with
+stack traces) and shows Python tracebacks. Written here because `dg launch` and `dagster job
+execute` print a Python traceback for an unknown partition key, a Postgres that is down or a
+refused run, and the preflight inside the run cannot run before them.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+from taxi_assets.core.stores.reachable import NEEDED, stack_problem
+
+ZONES = "zones"
+SHORT_LOG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+class Refused(Exception):
+    """A launch refused before Dagster was asked anything; the message says what to do."""
+
+
+def partition_key(month: str) -> str:
+    """`2021-01` or `2021-01-01` -> `2021-01-01`; anything else is refused."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(month + "-01" if len(month) == 7 else month)
+    except ValueError:
+        day = None
+    if day is None or day.day != 1 or len(month) not in (7, 10):
+        raise Refused(f"{month!r} is not a month: write it as YYYY-MM (2021-01) or as its partition key (2021-01-01)")
+    return day.isoformat()
+
+
+def job_and_key(taxi: str, month: str | None) -> tuple[str, str | None]:
+    from taxi_assets.core.taxi_types import TAXI_TYPES
+
+    if taxi == ZONES:
+        if month:
+            raise Refused("the zone lookup has no months: taxi-run zones")
+        return "taxi_zone_lookup_job", None
+    if taxi not in TAXI_TYPES:
+        raise Refused(f"unknown taxi type {taxi!r}: one of {', '.join(sorted(TAXI_TYPES))}, or {ZONES}")
+    if not month:
+        raise Refused(f"which month? taxi-run {taxi} 2021-01")
+    return f"{taxi}_taxi_job", partition_key(month)
+
+
+def check_partition(job_name: str, key: str) -> None:
+    """The key must be one of the job's partitions; the message names the key and the range."""
+    from taxi_assets.definitions import defs
+
+    partitions = defs.resolve_job_def(job_name).partitions_def
+    if partitions.has_partition_key(key):
+        return
+    keys = partitions.get_partition_keys()
+    span = f"{keys[0]} .. {keys[-1]}" if keys else "none yet"
+    raise Refused(f"{job_name} has no partition {key}: its months are {span}")
+
+
+def run_config(files: list[str]) -> dict:
+    """The -c files merged (the first one wins, as with `dg launch -c`)."""
+    import yaml
+
+    merged: dict = {}
+    for path in reversed(files):
+        try:
+            with open(path) as f:
+                merged = _merge(merged, yaml.safe_load(f) or {})
+        except (OSError, yaml.YAMLError) as e:
+            raise Refused(f"run config {path}: {e}") from None
+    return merged
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def check_config(config: dict) -> None:
+    from taxi_assets.core.config import load_settings
+    from taxi_assets.defs.preflight import config_problems
+
+    problems = config_problems(load_settings(), config)
+    if problems:
+        raise Refused("; ".join(problems))
+
+
+def launch(job_name: str, key: str | None, assets: str | None, config: dict, debug: bool) -> int:
+    """`dg launch` in this process; returns its exit status."""
+    try:
+        from dagster_dg_cli.cli.launch import launch_command
+    except ImportError:
+        raise Refused("dg (dagster-dg-cli) is not installed: pip install -e '.[local]'") from None
+    if not debug:
+        config = _merge(SHORT_LOG, config)
+    args = ["--assets", assets] if assets else ["--job", job_name]
+    if key:
+        args += ["--partition", key]
+    if config:
+        args += ["--config-json", json.dumps(config)]
+    what = f"{assets or job_name}{' ' + key if key else ''}"
+    try:
+        launch_command.main(args, prog_name="dg launch", standalone_mode=False)
+    except Exception as e:
+        if debug:
+            raise
+        import click
+
+        text = e.format_message() if isinstance(e, click.ClickException) else f"{type(e).__name__}: {e}"
+        run = re.match(r"Run (\S+) resulted in failure", text)
+        if run:
+            text = f"{what} failed (run {run.group(1)}; its events and traces: the UI's Runs page)"
+        print(f"taxi-run: {text.strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(f"taxi-run: {what} succeeded", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="taxi-run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("taxi", help="yellow, green, fhv … or zones")
+    p.add_argument("month", nargs="?", help="YYYY-MM (or the partition key YYYY-MM-01)")
+    p.add_argument("--assets", help="comma-separated asset names of the type (default: the whole job)")
+    p.add_argument("-c", "--config", action="append", default=[], help="run config YAML file, repeatable")
+    p.add_argument("--debug", action="store_true", help="Dagster's full console log and Python tracebacks")
+    args = p.parse_args(argv)
+    try:
+        job_name, key = job_and_key(args.taxi, args.month)
+        if key:  # first: a wrong month is wrong whatever the stack does
+            check_partition(job_name, key)
+        problem = stack_problem(os.environ, (*NEEDED, "DAGSTER_HOME"))
+        if problem:
+            raise Refused(problem)
+        config = run_config(args.config)
+        check_config(config)
+        assets = ",".join(f"key:{args.taxi}/{a.strip()}" for a in args.assets.split(",")) if args.assets else None
+        return launch(job_name, key, assets, config, args.debug)
+    except Refused as e:
+        print(f"taxi-run: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
