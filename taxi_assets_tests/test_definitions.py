@@ -14,6 +14,7 @@ from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets_tests.helpers import expected_kept
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
+DG = str(Path(sys.executable).with_name("dg"))
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -95,12 +96,13 @@ def test_definitions_validate_cli(pipeline_env, source):
 
 
 @pytest.mark.slow
-def test_job_execute_cli_twice_leaves_the_month_once(pipeline_env, sample_site):
-    cmd = [DAGSTER, "job", "execute", "-m", "taxi_assets.definitions", "-j", "fhv_taxi_job", "--tags", '{"dagster/partition": "2021-02-01"}']
+def test_dg_launch_job_twice_leaves_the_month_once_and_warns_of_nothing(pipeline_env, sample_site):
+    cmd = [DG, "launch", "--job", "fhv_taxi_job", "--partition", "2021-02-01"]  # the README's command
     for _ in range(2):
         out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=os.environ.copy())
         assert out.returncode == 0, out.stderr[-3000:]
         assert "RUN_SUCCESS" in out.stderr + out.stdout
+        assert "Warning" not in out.stderr + out.stdout, out.stderr[:3000]  # no Supersession/Beta/Preview warning
     rows_in, _ = expected_kept(sample_site / "fhv" / "fhv_tripdata_2021-02.csv.gz", False)
     counts = {store: rows for store, (_, rows) in report.store_counts("fhv", dt.date(2021, 2, 1)).items()}
     assert counts == dict.fromkeys(counts, rows_in)
@@ -111,10 +113,10 @@ def test_job_execute_cli_twice_leaves_the_month_once(pipeline_env, sample_site):
 
 
 @pytest.mark.slow
-def test_asset_materialize_cli_with_the_readme_selection(pipeline_env, sample_site):
-    selection = "yellow/raw_file,yellow/cleaned_parquet,yellow/postgres_table"
+def test_dg_launch_assets_with_the_readme_selection(pipeline_env, sample_site):
+    selection = 'key:"yellow/raw_file",key:"yellow/cleaned_parquet",key:"yellow/postgres_table"'
     out = subprocess.run(
-        [DAGSTER, "asset", "materialize", "-m", "taxi_assets.definitions", "--select", selection, "--partition", "2021-03-01"],
+        [DG, "launch", "--assets", selection, "--partition", "2021-03-01"],
         cwd=REPO, capture_output=True, text=True, env=os.environ.copy(),
     )
     assert out.returncode == 0, out.stderr[-3000:]

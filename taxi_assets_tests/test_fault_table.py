@@ -24,6 +24,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import dagster as dg
 import psycopg
@@ -303,15 +304,16 @@ def test_another_months_file_at_this_months_url_loads_nothing(site, loaded):
 def test_another_months_file_fails_the_cli_with_a_non_zero_exit(site, loaded):
     shutil.copyfile(sample.source_path(site.root, "yellow", GOOD), site.bad_file())
     env = {**os.environ, "TAXI_SOURCE_URL": site.template}
-    out = subprocess.run(
-        [sys.executable, "-m", "dagster", "job", "execute", "-m", "taxi_assets.definitions", "-j", "yellow_taxi_job",
-         "--tags", '{"dagster/partition": "2021-02-01"}'],
+    out = subprocess.run(  # the README's command: the error is its message on the terminal, the trace in the run's log
+        [str(Path(sys.executable).with_name("taxi-run")), "yellow", "2021-02"],
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert out.returncode != 0
     assert "these are the trips of 2021-01" in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr and 'File "' not in out.stderr, out.stderr
+    assert out.stderr.splitlines()[-1].startswith("taxi-run: yellow_taxi_job 2021-02-01 failed (run "), out.stderr
     counts = store_counts(BAD)
-    assert counts["parquet"] is None and counts["gcs"] is None and counts["postgres"] == 0 and counts["bigquery"] == 0
+    assert counts == dict.fromkeys(counts), counts  # nothing of the month anywhere
     assert store_counts(GOOD) == loaded
 
 
