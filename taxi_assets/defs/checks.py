@@ -204,7 +204,9 @@ def build_trip_checks(
                 passed=not problems,
                 severity=dg.AssetCheckSeverity.ERROR,
                 description="; ".join(problems) or "schema and typed sample as expected",
-                metadata={"sample_rows": 0 if sample is None else sample.num_rows, "columns": len(found_schema)},
+                # what was compared, not measurements over time: text, so the UI does not plot them
+                metadata={"sample_rows": dg.MetadataValue.text(str(0 if sample is None else sample.num_rows)),
+                          "columns": dg.MetadataValue.text(str(len(found_schema)))},
             )
 
         @dg.multi_asset_check(
@@ -229,8 +231,8 @@ def build_trip_checks(
                     "rows": q.rows,
                     "flagged_rows": n,
                     "share": round(share, 6),
-                    "pass_max_share": r.pass_max,
-                    "error_above_share": r.error_above,
+                    # the rule's thresholds are constants, not measurements: text, so the UI does not plot them
+                    "thresholds": dg.MetadataValue.text(f"passes up to {r.pass_max:.2%}, ERROR above {r.error_above:.2%}"),
                 }
                 if q.examples[r.name]:
                     meta["examples"] = records_table(q.examples[r.name])

@@ -170,12 +170,14 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
             "rows_dropped_zero_passengers": stats.rows_dropped_zero_passengers,
             "non_utf8_values": stats.non_utf8_values,
             "source_format": stats.source_format,
-            "columns_absent_in_source": ", ".join(stats.missing_optional_columns),
             "bytes": staged.stat().st_size,
             "seconds": round(stats.seconds, 3),
             "rows_per_second": round(stats.rows_in / max(stats.seconds, 1e-9)),
             "preview": preview(staged, taxi.all_columns),
         }
+        # rows only where there is something to say (an empty row on every month reads as a problem)
+        if stats.missing_optional_columns:
+            metadata["columns_absent_in_source"] = ", ".join(stats.missing_optional_columns)
         if stats.unknown_columns:
             metadata["unknown_columns"] = ", ".join(stats.unknown_columns)
         if stats.ignored_columns:  # a pandas index written into the file: not data

@@ -74,6 +74,10 @@ def test_every_check_passes_on_clean_sample_data(pipeline_env, tmp_path, taxi):
     assert raw["difference"].value == 0 and raw["raw_rows"].value == ROWS
     if TAXI_TYPES[taxi].drop_zero_passengers:  # not fhv, fhvhv: no passenger count
         assert raw["raw_zero_passenger_rows"].value > 0
+    # what is compared, not measured over time, is text (the UI plots numbers): issue 14
+    schema = evals[("cleaned_parquet", "schema_contract")].metadata
+    assert schema["columns"] == dg.MetadataValue.text(str(len(TAXI_TYPES[taxi].arrow_schema)))
+    assert isinstance(evals[("cleaned_parquet", "pickups_in_month")].metadata["thresholds"], dg.TextMetadataValue)
 
 
 def _planted_yellow(site) -> list[dict]:
@@ -132,7 +136,7 @@ def test_quality_checks_fail_with_counts_and_severity_on_planted_bad_data(pipeli
         assert e.severity == sev, (name, e.severity, meta["share"])
         assert meta["flagged_rows"] == expected[name], name
         assert meta["rows"] == len(kept)
-        assert meta["pass_max_share"] == RULES[name].pass_max and meta["error_above_share"] == RULES[name].error_above
+        assert meta["thresholds"] == f"passes up to {RULES[name].pass_max:.2%}, ERROR above {RULES[name].error_above:.2%}"
         assert f"{expected[name]} of {len(kept)} rows" in e.description
     # the counts still reconcile: bad data is reported, not dropped
     for key in [("cleaned_parquet", "rows_reconcile_with_raw"), ("cleaned_parquet", "schema_contract")]:

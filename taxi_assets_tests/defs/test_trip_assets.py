@@ -48,6 +48,8 @@ def test_a_month_end_to_end_equal_counts_everywhere(pipeline_env, sample_site, t
     assert counts == dict.fromkeys(counts, rows_in - dropped)
     meta = mat_metadata(result, taxi, "cleaned_parquet")
     assert (meta["rows_in"], meta["rows_dropped_zero_passengers"]) == (rows_in, dropped)
+    assert all(v not in ("", None) for v in meta.values()), meta  # no empty rows in the UI (issue 14)
+    assert "unknown_columns" not in meta  # the sample has no unknown column
     assert mat_metadata(result, taxi, "postgres_table")["dagster/row_count"] == rows_in - dropped
 
 
