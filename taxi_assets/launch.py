@@ -1,6 +1,7 @@
 """`taxi-run`: launch one month of a taxi type (or the zone lookup) after checking what Dagster's CLIs do not.
 
     taxi-run yellow 2021-01                          # yellow_taxi_job for 2021-01 (= dg launch --job … --partition 2021-01-01)
+    taxi-run yellow 2021-01..2021-03                 # a range: one run per month, in turn; says which failed
     taxi-run yellow 2021-01 --assets raw_file,cleaned_parquet
     taxi-run zones                                   # taxi_zone_lookup_job
     taxi-run yellow 2021-01 -c run.yaml --debug
@@ -45,7 +46,8 @@ def partition_key(month: str) -> str:
     return day.isoformat()
 
 
-def job_and_key(taxi: str, month: str | None) -> tuple[str, str | None]:
+def job_and_range(taxi: str, month: str | None) -> tuple[str, tuple[str, str] | None]:
+    """The job, and the first and last partition keys of `2021-01` or `2021-01..2021-03`."""
     from taxi_assets.core.taxi_types import TAXI_TYPES
 
     if taxi == ZONES:
@@ -55,20 +57,25 @@ def job_and_key(taxi: str, month: str | None) -> tuple[str, str | None]:
     if taxi not in TAXI_TYPES:
         raise Refused(f"unknown taxi type {taxi!r}: one of {', '.join(sorted(TAXI_TYPES))}, or {ZONES}")
     if not month:
-        raise Refused(f"which month? taxi-run {taxi} 2021-01")
-    return f"{taxi}_taxi_job", partition_key(month)
+        raise Refused(f"which month? taxi-run {taxi} 2021-01 (or a range: 2021-01..2021-03)")
+    first, _, last = month.replace("...", "..").partition("..")
+    return f"{taxi}_taxi_job", (partition_key(first), partition_key(last or first))
 
 
-def check_partition(job_name: str, key: str) -> None:
-    """The key must be one of the job's partitions; the message names the key and the range."""
+def check_partitions(job_name: str, first: str, last: str) -> list[str]:
+    """The keys from `first` to `last`, each one of the job's partitions (asked of its
+    PartitionsDefinition); otherwise the message names the key and the range."""
     from taxi_assets.definitions import defs
 
     partitions = defs.resolve_job_def(job_name).partitions_def
-    if partitions.has_partition_key(key):
-        return
     keys = partitions.get_partition_keys()
     span = f"{keys[0]} .. {keys[-1]}" if keys else "none yet"
-    raise Refused(f"{job_name} has no partition {key}: its months are {span}")
+    for key in (first, last):
+        if not partitions.has_partition_key(key):
+            raise Refused(f"{job_name} has no partition {key}: its months are {span}")
+    if last < first:
+        raise Refused(f"{first}..{last}: the first month comes after the last")
+    return keys[keys.index(first): keys.index(last) + 1]
 
 
 def run_config(files: list[str]) -> dict:
@@ -135,22 +142,27 @@ def launch(job_name: str, key: str | None, assets: str | None, config: dict, deb
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="taxi-run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("taxi", help="yellow, green, fhv … or zones")
-    p.add_argument("month", nargs="?", help="YYYY-MM (or the partition key YYYY-MM-01)")
+    p.add_argument("month", nargs="?", help="YYYY-MM (or the partition key YYYY-MM-01), or a range YYYY-MM..YYYY-MM")
     p.add_argument("--assets", help="comma-separated asset names of the type (default: the whole job)")
     p.add_argument("-c", "--config", action="append", default=[], help="run config YAML file, repeatable")
     p.add_argument("--debug", action="store_true", help="Dagster's full console log and Python tracebacks")
     args = p.parse_args(argv)
     try:
-        job_name, key = job_and_key(args.taxi, args.month)
-        if key:  # first: a wrong month is wrong whatever the stack does
-            check_partition(job_name, key)
+        job_name, span = job_and_range(args.taxi, args.month)
+        keys = check_partitions(job_name, *span) if span else [None]  # first: a wrong month is wrong whatever the stack does
         problem = stack_problem(os.environ, (*NEEDED, "DAGSTER_HOME"))
         if problem:
             raise Refused(problem)
         config = run_config(args.config)
         check_config(config)
-        assets = ",".join(f"key:{args.taxi}/{a.strip()}" for a in args.assets.split(",")) if args.assets else None
-        return launch(job_name, key, assets, config, args.debug)
+        assets = ",".join(f'key:"{args.taxi}/{a.strip()}"' for a in args.assets.split(",")) if args.assets else None
+        if len(keys) == 1:
+            return launch(job_name, keys[0], assets, config, args.debug)
+        # a range: one run per month, one after another, each outcome as it is (a failed month fails the command)
+        failed = [key for key in keys if launch(job_name, key, assets, config, args.debug) != 0]
+        outcome = f"{len(keys) - len(failed)} of {len(keys)} months succeeded" + (f"; failed: {', '.join(failed)}" if failed else "")
+        print(f"taxi-run: {assets or job_name} {keys[0]}..{keys[-1]}: {outcome}", file=sys.stderr)
+        return 1 if failed else 0
     except Refused as e:
         print(f"taxi-run: {e}", file=sys.stderr)
         return 2

@@ -124,3 +124,10 @@ def test_taxi_stack_env_fails_when_the_stack_is_not_running(tmp_path):
     never = tmp_path / "never"
     assert_short(run([str(BIN / "taxi-stack"), "env"], clean_env(TAXI_STACK_HOME=str(never))),
                  f"taxi-stack: the local stack in {never} was never started (run `taxi-stack up`)")
+
+
+def test_a_range_is_checked_at_both_ends_before_anything_runs(dagster_home):
+    env = clean_env(DAGSTER_HOME=str(dagster_home))
+    assert_short(taxi_run("yellow", "2021-03..2021-01", env=env), "taxi-run: 2021-03-01..2021-01-01: the first month comes after the last")
+    assert_short(taxi_run("yellow", "2021-01..2030-01", env=env), "taxi-run: yellow_taxi_job has no partition 2030-01-01")
+    assert list(dagster_home.iterdir()) == []

@@ -37,3 +37,16 @@ def test_report_on_an_unloaded_type_and_month(pipeline_env, sample_site):
     other = report("green", "2021-02")  # the table exists now; that month was never loaded
     assert other.returncode == 1 and "Traceback" not in other.stdout + other.stderr
     assert other.stdout.splitlines()[-1].strip() == "not loaded in any store" and "0 rows" not in other.stdout
+
+
+def test_the_readme_backfill_runs_each_month_and_says_so(pipeline_env, sample_site):
+    """`taxi-run yellow 2021-01..2021-02`: one run per month in turn, in the stack's instance; the summary
+    tells what happened to each month, and the stores agree with it."""
+    out = subprocess.run([str(Path(sys.executable).with_name("taxi-run")), "green", "2021-01..2021-02"], cwd=REPO,
+                         env=os.environ.copy(), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stderr.splitlines()[-1] == "taxi-run: green_taxi_job 2021-01-01..2021-02-01: 2 of 2 months succeeded"
+    assert "Traceback" not in out.stderr
+    for month in ("2021-01", "2021-02"):
+        rows_in, dropped = expected_kept(sample_site / "green" / f"green_tripdata_{month}.csv.gz", True)
+        assert report("green", month).stdout.count(f"{rows_in - dropped:,} rows") == 4
