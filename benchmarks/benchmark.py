@@ -58,6 +58,11 @@ SMALL_MONTH = dt.date(2021, 1, 1)
 BIG_MONTH = dt.date(2019, 1, 1)
 QUICK_BASELINE_ROWS = 200_000
 TAXI = "yellow"
+# the big months of the other types (issue 15), TLC parquet through the whole job: a synthetic
+# full-size fhvhv month (the real ones hold ~20 million trips) and one the size of fhv 2019-01
+HV_ROWS, HV_MONTH = 20_000_000, dt.date(2024, 1, 1)
+FHV_ROWS, FHV_MONTH = 23_159_064, dt.date(2019, 1, 1)
+TLC_DISTINCT_ROW_GROUPS = 3  # generated row groups (1,048,576 rows each), repeated up to the month's size
 
 # targets of issue 6
 TARGET_OURS_OVER_LIMIT = 1.5
@@ -220,8 +225,11 @@ def leg_bigquery(spec: dict) -> dict:
 
 def _job_env(spec: dict) -> dict[str, str]:
     env = dict(os.environ)
+    suffix = spec.get("suffix", ".csv.gz")
+    if suffix == ".parquet":
+        env["TAXI_SOURCE"] = "tlc"  # the TLC's parquet and partitions
     env.update(
-        TAXI_SOURCE_URL=Path(spec["source_root"]).resolve().as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
+        TAXI_SOURCE_URL=Path(spec["source_root"]).resolve().as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}" + suffix,
         TAXI_SOURCE_FILE_ROOT=str(Path(spec["source_root"]).resolve()),
         TAXI_DATA_DIR=spec["data_dir"],
         TAXI_POSTGRES_SCHEMA=spec["schema"],
@@ -235,8 +243,9 @@ def leg_job(spec: dict) -> dict:
     """`dagster job execute` of yellow_taxi_job for the month, source = the generated files; the
     wall time broken down from the run's own events."""
     tag = uuid.uuid4().hex[:12]
+    taxi = spec.get("taxi", TAXI)
     cmd = [
-        sys.executable, "-m", "dagster", "job", "execute", "-m", "taxi_assets.definitions", "-j", f"{TAXI}_taxi_job",
+        sys.executable, "-m", "dagster", "job", "execute", "-m", "taxi_assets.definitions", "-j", f"{taxi}_taxi_job",
         "--tags", json.dumps({"dagster/partition": spec["month"], "bench/run": tag}),
     ]
     launched = time.time()
@@ -254,7 +263,7 @@ def leg_job(spec: dict) -> dict:
     with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs(filters=dg.RunsFilter(tags={"bench/run": tag}))
         breakdown = run_breakdown(instance, run.run_id, launched, exited)
-    return {"rows": spec["rows"], "seconds": seconds, "progress": _progress_lines(text), "breakdown": breakdown}
+    return {"rows": spec["rows"], "seconds": seconds, "progress": _progress_lines(text, taxi), "breakdown": breakdown}
 
 
 def run_breakdown(instance, run_id: str, launched: float | None = None, exited: float | None = None) -> dict:
@@ -375,14 +384,14 @@ def leg_backfill(spec: dict) -> dict:
     }
 
 
-def _progress_lines(text: str) -> dict[str, int]:
+def _progress_lines(text: str, taxi: str = TAXI) -> dict[str, int]:
     """How many progress lines (rows/bytes/rate) each step logged."""
     counts: dict[str, int] = {}
     for line in text.splitlines():
         if " rows/s)" not in line and " MB in " not in line:
             continue
         for step in ("raw_file", "cleaned_parquet", "postgres_table", "gcs_object", "bigquery_table"):
-            if f"{TAXI}__{step}" in line or f"{TAXI}/{step}" in line:
+            if f"{taxi}__{step}" in line or f"{taxi}/{step}" in line:
                 counts[step] = counts.get(step, 0) + 1
                 break
     return counts
@@ -547,6 +556,22 @@ def _generate(root: Path, month: dt.date, rows: int, seed: int = 0) -> Path:
     return path
 
 
+def _generate_tlc(root: Path, taxi: str, month: dt.date, rows: int) -> Path:
+    """A full-size TLC parquet month of `taxi` (its real column set and physical types)."""
+    from taxi_assets.localstack import sample
+
+    path = sample.tlc_path(root, taxi, month)
+    stamp = path.with_name(path.name + ".rows")
+    if path.exists() and stamp.exists() and stamp.read_text().strip() == str(rows):
+        _say(f"reusing {path} ({rows:,} rows)")
+        return path
+    t0 = time.monotonic()
+    sample.write_tlc_parquet(root, taxi, month, rows, distinct_chunks=TLC_DISTINCT_ROW_GROUPS)
+    stamp.write_text(str(rows))
+    _say(f"wrote {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.1f} MB) in {time.monotonic() - t0:,.1f} s")
+    return path
+
+
 @contextlib.contextmanager
 def _stack_env(stack_home: str | None) -> Iterator[str]:
     """The environment's stack, or a temporary one started here and stopped at the end."""
@@ -656,6 +681,13 @@ class Report:
         if backfill:
             out.append(("backfill: peak RSS of any run process", f"**{backfill.rss_mb:,.0f} MB**", f"≤ {TARGET_JOB_RSS_MB:g} MB",
                         backfill.rss_mb <= TARGET_JOB_RSS_MB))
+        for taxi in ("fhvhv", "fhv"):
+            other = self.leg("job", taxi)
+            if job and other:
+                r = other.rss_mb / job.rss_mb
+                out.append((f"job peak RSS, {taxi} {other.rows / 1e6:.1f}M-row month / yellow {job.rows / 1e6:.2f}M-row month",
+                            f"{other.rss_mb:,.0f} / {job.rss_mb:,.0f} MB = **{r:.2f}**", f"≤ {TARGET_BIG_OVER_SMALL_RSS:.2f}",
+                            r <= TARGET_BIG_OVER_SMALL_RSS))
         if job and big_job:
             r = big_job.rss_mb / job.rss_mb
             out.append((f"job peak RSS, {big_job.rows / 1e6:.1f}M-row month / {job.rows / 1e6:.2f}M-row month",
@@ -691,7 +723,7 @@ class Report:
     def breakdown_rows(self) -> list[list[str]]:
         """The whole job's wall, where it went (from the run's events); the import times beside it."""
         rows = []
-        for size in ("small", "big"):
+        for size in ("small", "big", "fhvhv", "fhv"):
             job = self.leg("job", size)
             b = job.extra.get("breakdown") if job else None
             if not b:
@@ -715,7 +747,7 @@ class Report:
 
     def progress_note(self) -> str:
         lines = []
-        for size in ("small", "big"):
+        for size in ("small", "big", "fhvhv", "fhv"):
             job = self.leg("job", size)
             if job is None:
                 continue
@@ -866,6 +898,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--baseline-rows", type=int, default=QUICK_BASELINE_ROWS, help="slice of the baseline with --quick")
     p.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
     p.add_argument("--no-job", action="store_true", help="skip the whole-job legs (dagster job execute)")
+    p.add_argument("--hv-rows", type=int, default=HV_ROWS,
+                   help=f"rows of the fhvhv month (TLC parquet) through the whole job (default {HV_ROWS:,}); 0 skips it")
+    p.add_argument("--fhv-rows", type=int, default=FHV_ROWS,
+                   help=f"rows of the fhv month (TLC parquet) through the whole job (default {FHV_ROWS:,}); 0 skips it")
+    p.add_argument("--only-jobs", action="store_true",
+                   help="only the whole-job legs of the main yellow month and of the fhvhv and fhv months (the memory comparison)")
     p.add_argument("--backfill-months", type=int, default=BACKFILL_MONTHS,
                    help=f"months of the backfill leg, each of --rows rows (default {BACKFILL_MONTHS}); 0 skips it")
     p.add_argument("--import-repeat", type=int, default=5, help="fresh interpreters per import measurement (default 5)")
@@ -894,7 +932,11 @@ def run(args: argparse.Namespace) -> Report:
 def _run(args: argparse.Namespace, workdir: Path, started: float) -> Report:
     source_root = workdir / "source"
     small_src = _generate(source_root, SMALL_MONTH, args.rows)
-    big_src = _generate(source_root, BIG_MONTH, args.big_rows) if args.big_rows else None
+    big_src = _generate(source_root, BIG_MONTH, args.big_rows) if args.big_rows and not args.only_jobs else None
+    if not args.no_job:
+        for taxi, month, rows in (("fhvhv", HV_MONTH, args.hv_rows), ("fhv", FHV_MONTH, args.fhv_rows)):
+            if rows:
+                _generate_tlc(source_root, taxi, month, rows)
     with _stack_env(args.stack_home) as where:
         _say(f"measuring on {where}")
         suffix = uuid.uuid4().hex[:8]
@@ -945,6 +987,9 @@ def _measure(report: Report, args, workdir: Path, common: dict, small_src: Path,
         report.imports = measure_imports(args.import_repeat)
         _say(f"    import dagster {report.import_median('dagster'):.2f} s, taxi_assets.definitions "
              f"{report.import_median('taxi_assets.definitions'):.2f} s (medians)")
+    if args.only_jobs:
+        _jobs(report, args, workdir, source_root, measure)
+        return
     # baseline
     if not args.no_baseline:
         if args.quick and args.baseline_rows < args.rows:
@@ -972,9 +1017,7 @@ def _measure(report: Report, args, workdir: Path, common: dict, small_src: Path,
     report.legs.append(measure("gcs", "ours: parquet → GCS (emulator)", "small", {"parquet": pq_small, "month": month}))
     report.legs.append(measure("bigquery", "ours: GCS → BigQuery (emulator)", "small", {"month": month}))
     if not args.no_job:
-        report.legs.append(measure("job", "ours: whole yellow_taxi_job (dagster job execute)", "small", {
-            "month": month, "rows": args.rows, "source_root": str(source_root),
-            "data_dir": str(workdir / "data"), "job_log": str(workdir / "job-small.log")}))
+        _jobs(report, args, workdir, source_root, measure)
         if args.backfill_months:
             months = [_add_months(SMALL_MONTH, i) for i in range(args.backfill_months)]
             for m in months[1:]:
@@ -996,6 +1039,19 @@ def _measure(report: Report, args, workdir: Path, common: dict, small_src: Path,
             report.legs.append(measure("job", f"ours: whole yellow_taxi_job, {n}", "big", {
                 "month": big, "rows": args.big_rows, "source_root": str(source_root),
                 "data_dir": str(workdir / "data"), "job_log": str(workdir / "job-big.log")}))
+
+
+def _jobs(report: Report, args, workdir: Path, source_root: Path, measure) -> None:
+    """The whole job of the main yellow month, then of the big fhvhv and fhv months (TLC parquet)."""
+    report.legs.append(measure("job", "ours: whole yellow_taxi_job (dagster job execute)", "small", {
+        "month": SMALL_MONTH.isoformat(), "rows": args.rows, "source_root": str(source_root),
+        "data_dir": str(workdir / "data"), "job_log": str(workdir / "job-small.log")}))
+    for taxi, month, rows in (("fhvhv", HV_MONTH, args.hv_rows), ("fhv", FHV_MONTH, args.fhv_rows)):
+        if rows:
+            report.legs.append(measure("job", f"ours: whole {taxi}_taxi_job, {rows / 1e6:.1f}M-row TLC parquet month",
+                                       taxi, {"taxi": taxi, "month": month.isoformat(), "rows": rows, "suffix": ".parquet",
+                                              "source_root": str(source_root), "data_dir": str(workdir / "data"),
+                                              "job_log": str(workdir / f"job-{taxi}.log")}))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,12 +105,33 @@ def _map_headers(table: Table, headers: list[str]) -> dict[str, str]:
     return mapping
 
 
-def parquet_batches(path: Path, batch_rows: int = 131_072, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """Stream a parquet file in record batches (only `columns`, if given); the file is closed after."""
+# one Arrow batch's decoded size: the rows of a batch are this over the row's width, so a wide row
+# (fhvhv: 25 columns, 8 of them text) does not make batches, and memory, bigger than a narrow one's
+BATCH_BYTES = 24 << 20
+TEXT_BYTES = 16  # a text value's assumed width: a 4-byte offset and a short code (N, HV0003, B03404)
+
+
+def batch_rows_for(schema: pa.Schema, batch_bytes: int | None = None) -> int:
+    """Rows per batch so that a batch of `schema` takes about `batch_bytes` (default `BATCH_BYTES`; fixed-width types by
+    their width, text by `TEXT_BYTES`), between 4,096 and 1,048,576."""
+    width = 0
+    for field in schema:
+        t = field.type
+        width += max(t.bit_width // 8, 1) if pa.types.is_primitive(t) else TEXT_BYTES
+    return max(4096, min(1 << 20, (batch_bytes or BATCH_BYTES) // max(width, 1)))
+
+
+def parquet_batches(
+    path: Path, batch_rows: int | None = None, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Stream a parquet file in record batches (only `columns`, if given); the file is closed after.
+    `batch_rows` None: sized by bytes (`batch_rows_for`), not by rows."""
     # pre_buffer=False: the default reads column chunks ahead of the consumer, so memory grows with
-    # the month (Arrow pool 226 MB on a 7.7M-row month vs 88 MB on 1.37M); without it ~64 MB, flat
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
-        yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
+    # the month (Arrow pool 226 MB on a 7.7M-row month vs 88 MB on 1.37M); without it ~64 MB, flat.
+    # buffer_size: a column chunk is read in 1 MB pieces, not whole (a TLC row group holds ~1M rows)
+    with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as pf:
+        schema = pf.schema_arrow if columns is None else pa.schema([pf.schema_arrow.field(c) for c in columns])
+        yield from pf.iter_batches(batch_size=batch_rows or batch_rows_for(schema), columns=columns)
 
 
 def parquet_rows(path: Path) -> int:

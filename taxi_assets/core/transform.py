@@ -59,14 +59,16 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from taxi_assets.core.errors import TaxiFileError
-from taxi_assets.core.formats import is_pandas_index, match_columns, parquet_batches, read_csv_header, sniff_format
+from taxi_assets.core.formats import batch_rows_for, is_pandas_index, match_columns, parquet_batches, read_csv_header, sniff_format
 from taxi_assets.core.months import add_months
 from taxi_assets.core.progress import Progress, ProgressFn
 from taxi_assets.core.tables import Column, Role, TaxiType
 from taxi_assets.core.taxi_types import TAXI_TYPES
 
 CSV_BLOCK_BYTES = 1 << 20  # one CSV read block (~9.5k yellow rows); bigger blocks pile up in the reader's readahead: +200 MB on a 7.7M-row month at 8 MB, no faster
-ROW_GROUP_ROWS = 256_000  # parquet row group: big enough for scans, small enough for memory
+# parquet row group, by bytes (~256k yellow rows): big enough for scans, small enough for memory, and
+# no bigger for a wide row (fhvhv) than for a narrow one
+ROW_GROUP_BYTES = 64 << 20
 # timestamps: ISO 8601 (`2021-01-01 00:30:10`, the DataTalksClub and TLC CSVs) first, then the
 # US spellings some older exports use
 TIMESTAMP_PARSERS = [pacsv.ISO8601, "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M"]
@@ -372,11 +374,12 @@ def _write_parquet(src: Path, dest: Path, taxi: TaxiType, month: dt.date, log: P
     progress = Progress(f"{taxi.file_label(month)} -> parquet", log)
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
+    group_rows = batch_rows_for(taxi.arrow_schema, ROW_GROUP_BYTES)
     with pq.ParquetWriter(dest, taxi.arrow_schema, compression="zstd") as writer:
         for batch in clean_batches(src, taxi, month, stats):
             pending.append(batch)
             pending_rows += batch.num_rows
-            if pending_rows >= ROW_GROUP_ROWS:
+            if pending_rows >= group_rows:
                 writer.write_table(pa.Table.from_batches(pending), row_group_size=pending_rows)
                 pending, pending_rows = [], 0
             progress.tick(stats.rows_in)

@@ -32,11 +32,12 @@ def build_taxi_defs(taxi: TaxiType, settings: Settings | None = None) -> dg.Defi
     assets = build_trip_assets(taxi, partitions)
     # blocking: a cleaned month whose checks fail with ERROR is not loaded into Postgres, GCS or BigQuery
     month_checks = build_trip_checks(taxi, assets, partitions, blocking=True)
-    # the freshness check judges the whole type, not the run's month: its own daily job (defs/freshness.py)
+    # the freshness check judges the whole type, not the run's month: it runs after each load (the
+    # monthly job selects it with its asset) and every day in its own job (defs/freshness.py)
     freshness = build_freshness_check(taxi, assets.bigquery_table, settings)
     job = dg.define_asset_job(
         taxi_job_name(taxi),
-        selection=dg.AssetSelection.assets(*assets.all()).without_checks() | dg.AssetSelection.checks(*month_checks),
+        selection=dg.AssetSelection.assets(*assets.all()),
         description=f"{taxi.description} Download, clean, load to Postgres, the lake and BigQuery, one month per run.",
         tags={"taxi_type": taxi.name},
     )

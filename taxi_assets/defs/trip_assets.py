@@ -58,7 +58,7 @@ class LoadConfig(dg.Config):
     """Per-run settings of the Postgres load (defaults come from TAXI_POSTGRES_SCHEMA)."""
 
     db_schema: str | None = None
-    batch_rows: int = 131_072
+    batch_rows: int | None = None  # None: batches sized by bytes (core.formats.batch_rows_for)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -205,12 +205,34 @@ def generate_tlc_table(taxi: str | TaxiType, month: dt.date, rows: int, seed: in
     return pa.table(cols)
 
 
-def write_tlc_parquet(root: Path, taxi: str | TaxiType, month: dt.date, rows: int, seed: int = 0) -> Path:
-    """Write one month as the TLC publishes it: `{root}/{taxi}/{taxi}_tripdata_YYYY-MM.parquet`."""
+def write_tlc_parquet(
+    root: Path, taxi: str | TaxiType, month: dt.date, rows: int, seed: int = 0, chunk_rows: int = 1 << 20,
+    distinct_chunks: int | None = None,
+) -> Path:
+    """Write one month as the TLC publishes it: `{root}/{taxi}/{taxi}_tripdata_YYYY-MM.parquet`, in
+    row groups of `chunk_rows` (generated one at a time: a 20-million-row month never in memory).
+    `distinct_chunks`: generate only that many row groups and repeat them up to `rows` (the
+    benchmark's full-size months, where size and memory are measured, not values)."""
     dest = tlc_path(root, taxi, month)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
-    pq.write_table(generate_tlc_table(taxi, month, rows, seed), tmp, compression="snappy")
+    writer, done, made = None, 0, {}
+    try:
+        while done < rows or writer is None:
+            n = min(chunk_rows, rows - done)
+            i = len(made) if distinct_chunks is None else (done // chunk_rows) % distinct_chunks
+            if i not in made or made[i].num_rows < n:
+                made[i] = generate_tlc_table(taxi, month, n, seed if done == 0 else seed + done)
+            table = made[i].slice(0, n)
+            if distinct_chunks is None:
+                made.clear()
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
+            writer.write_table(table, row_group_size=chunk_rows)
+            done += n
+    finally:
+        if writer is not None:
+            writer.close()
     tmp.replace(dest)
     return dest
 
