@@ -104,5 +104,5 @@ def test_sigterm_ends_a_run_hung_on_a_cloud_service_within_seconds(tmp_path, hun
     assert "RUN_SUCCESS" not in text and "unused" not in text
     assert "STEP_UP_FOR_RETRY" not in text  # an interrupt is not retried (Dagster's default with a RetryPolicy)
     assert "RUN_FAILURE" in text and "Execution was interrupted" in text
-    # the run ended: the other selected step (postgres_table) never started
-    assert 'STEP_START - Started execution of step "green__postgres_table"' not in text
+    # one step loads the selected assets (the Postgres load in a thread beside it): started once, never again
+    assert text.count('STEP_START - Started execution of step "green__load_month"') == 1, text[-3000:]

@@ -12,6 +12,7 @@ all share the monthly partitions, so a backfill of a range of months is one acti
 import dataclasses
 import enum
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -70,9 +71,11 @@ class TripAssets:
     postgres_table: dg.AssetsDefinition
     gcs_object: dg.AssetsDefinition
     bigquery_table: dg.AssetsDefinition
+    # postgres_table, gcs_object and bigquery_table are the one-asset subsets of this step's definition
+    load_month: dg.AssetsDefinition
 
     def all(self) -> list[dg.AssetsDefinition]:
-        return [self.raw_file, self.cleaned_parquet, self.postgres_table, self.gcs_object, self.bigquery_table]
+        return [self.raw_file, self.cleaned_parquet, self.load_month]
 
 
 def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -> TripAssets:
@@ -184,110 +187,176 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
             metadata["ignored_columns"] = ", ".join(stats.ignored_columns)
         return dg.Output(staged, metadata=metadata)
 
-    @dg.asset(
-        key=key(POSTGRES_TABLE),
-        automation_condition=FOLLOW_UPSTREAM,
-        ins={"cleaned_parquet": dg.AssetIn(cleaned_parquet.key)},
-        description=(
-            f"The month's rows in Postgres table `{taxi.table}` (partition per month): replaced, not "
-            "appended, when materialized again, in one transaction."
+    pg_key, gcs_key, bq_key = key(POSTGRES_TABLE), key(GCS_OBJECT), key(BIGQUERY_TABLE)
+    load_specs = [
+        dg.AssetSpec(
+            pg_key, deps=[cleaned_parquet.key], kinds={"postgres"}, code_version="1", metadata=schema_md,
+            automation_condition=FOLLOW_UPSTREAM, group_name=taxi.name, skippable=True,
+            description=(
+                f"The month's rows in Postgres table `{taxi.table}` (partition per month): replaced, not "
+                "appended, when materialized again, in one transaction."
+            ),
         ),
-        kinds={"postgres"},
-        code_version="1",
-        metadata=schema_md,
-        **common,
+        dg.AssetSpec(
+            gcs_key, deps=[cleaned_parquet.key], kinds={"gcs", "parquet"}, code_version="1", metadata=schema_md,
+            automation_condition=FOLLOW_UPSTREAM, group_name=taxi.name, skippable=True,
+            description=f"The month's cleaned parquet in the data lake: gs://<bucket>/{taxi.name}/{taxi.name}_tripdata_YYYY-MM.parquet.",
+        ),
+        dg.AssetSpec(
+            bq_key, deps=[gcs_key], kinds={"bigquery"}, code_version="1", metadata=schema_md,
+            automation_condition=FOLLOW_UPSTREAM, group_name=taxi.name, skippable=True,
+            description=(
+                f"The month's rows in BigQuery table `{taxi.table}` (partitioned by month on source_month), "
+                "loaded from the lake object by a load job; a month is replaced, never appended twice."
+            ),
+        ),
+    ]
+
+    # One step for the three loads of a month, so that the Postgres load (in a thread) runs while the
+    # parquet goes to GCS and BigQuery loads it: both wait on servers most of the time, and on two
+    # cores they overlap (docs/BENCHMARKS.md). A step per asset cannot overlap in the one-process
+    # runs (in_process_executor), and a process per step costs more than it saves. Each asset is still
+    # materialized, checked and selectable on its own (can_subset).
+    @dg.multi_asset(
+        name=f"{taxi.name}__{LOAD_STEP}",
+        specs=load_specs,
+        can_subset=True,
+        partitions_def=partitions_def,
+        retry_policy=NETWORK_RETRY,
     )
-    def postgres_table(
-        context: dg.AssetExecutionContext, config: LoadConfig, cleaned_parquet: Path, postgres: PostgresResource,
-        preflight: PreflightResource,
-    ) -> dg.MaterializeResult:
+    def load_month(
+        context: dg.AssetExecutionContext, config: LoadConfig, file_store: FileStoreResource, postgres: PostgresResource,
+        lake: LakeResource, bigquery: BigQueryResource, preflight: PreflightResource,
+    ):
         month = partition_month(context.partition_key)
-        store = postgres.store(config.db_schema)
-        t0 = time.monotonic()
+        selected = context.selected_asset_keys
+        parquet = None
+        if selected & {pg_key, gcs_key}:  # BigQuery alone loads from the lake object, not from the file
+            store = file_store.store()
+            parquet = store.path_for(cleaned_parquet.key.path, context.partition_key)
+            if parquet is None:
+                raise permanent(FileNotFoundError(
+                    f"{taxi.file_label(month)}: no cleaned parquet in {store.dir_for(cleaned_parquet.key.path)}: "
+                    "materialize cleaned_parquet first"))
+        pg = _Background(_postgres_load, context, taxi, month, config, parquet, postgres) if pg_key in selected else None
+        failed = None
         try:
-            rows = store.replace_month(
-                taxi.table, taxi.all_columns, month, parquet_batches(cleaned_parquet, config.batch_rows), log=context.log.info
-            )
+            if gcs_key in selected:
+                yield _gcs_upload(context, taxi, month, parquet, lake, gcs_key)
+            if bq_key in selected:
+                yield _bigquery_load(context, taxi, month, lake, bigquery, bq_key)
+        except Exception as e:  # the Postgres load still ends (its own transaction) and is recorded
+            failed = e
+        if pg is not None:
+            pg.wait()
+            if failed is None or pg.ok:
+                yield pg.result(pg_key)
+            else:
+                context.log.error(f"{taxi.file_label(month)}: the Postgres load failed too: {redact(str(pg.error))}")
+        if failed is not None:
+            raise failed
+
+    postgres_table = load_month.subset_for({pg_key}, selected_asset_check_keys=None)
+    gcs_object = load_month.subset_for({gcs_key}, selected_asset_check_keys=None)
+    bigquery_table = load_month.subset_for({bq_key}, selected_asset_check_keys=None)
+
+    return TripAssets(raw_file, cleaned_parquet, postgres_table, gcs_object, bigquery_table, load_month)
+
+
+LOAD_STEP = "load_month"  # the step (op) of the three loads: `<taxi>__load_month`; its config is LoadConfig
+
+
+def _postgres_load(context, taxi: TaxiType, month, config: LoadConfig, parquet: Path, postgres: PostgresResource) -> dict:
+    store = postgres.store(config.db_schema)
+    t0 = time.monotonic()
+    try:
+        rows = store.replace_month(
+            taxi.table, taxi.all_columns, month, parquet_batches(parquet, config.batch_rows), log=context.log.info
+        )
+    except SchemaChangeRefused as e:  # not additive: no retry can fix it
+        raise permanent(e) from e
+    pa.default_memory_pool().release_unused()
+    seconds = time.monotonic() - t0
+    return {
+        "dagster/row_count": rows,
+        "dagster/table_name": f"{store.db_schema}.{taxi.table}",
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(rows / max(seconds, 1e-9)),
+    }
+
+
+def _gcs_upload(context, taxi: TaxiType, month, parquet: Path, lake: LakeResource, asset_key) -> dg.MaterializeResult:
+    t0 = time.monotonic()
+    with cloud_errors(), lake.store() as store:
+        obj = stop_on_interrupt(store.upload, parquet, taxi.lake_object(month), log=context.log.info)
+    return dg.MaterializeResult(
+        asset_key=asset_key,
+        metadata={
+            "dagster/uri": obj.uri,
+            "bytes": obj.bytes,
+            "crc32c": obj.crc32c or "",
+            "md5": obj.md5 or "",
+            "generation": obj.generation or 0,
+            "dagster/row_count": parquet_rows(parquet),
+            "seconds": round(time.monotonic() - t0, 3),
+        },
+    )
+
+
+def _bigquery_load(context, taxi: TaxiType, month, lake: LakeResource, bigquery: BigQueryResource, asset_key) -> dg.MaterializeResult:
+    t0 = time.monotonic()
+    uri = lake.uri(taxi.lake_object(month))
+    warehouse = bigquery.store()
+    with cloud_errors():
+        try:
+            rows = stop_on_interrupt(warehouse.replace_month_from_uri, taxi.table, taxi.all_columns, month, uri,
+                                     log=context.log.info)
         except SchemaChangeRefused as e:  # not additive: no retry can fix it
             raise permanent(e) from e
-        pa.default_memory_pool().release_unused()
-        seconds = time.monotonic() - t0
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": rows,
-                "dagster/table_name": f"{store.db_schema}.{taxi.table}",
-                "seconds": round(seconds, 3),
-                "rows_per_second": round(rows / max(seconds, 1e-9)),
-            }
-        )
-
-    @dg.asset(
-        key=key(GCS_OBJECT),
-        automation_condition=FOLLOW_UPSTREAM,
-        ins={"cleaned_parquet": dg.AssetIn(cleaned_parquet.key)},
-        description=f"The month's cleaned parquet in the data lake: gs://<bucket>/{taxi.name}/{taxi.name}_tripdata_YYYY-MM.parquet.",
-        kinds={"gcs", "parquet"},
-        code_version="1",
-        retry_policy=NETWORK_RETRY,
-        metadata=schema_md,
-        **common,
+    return dg.MaterializeResult(
+        asset_key=asset_key,
+        metadata={
+            "dagster/row_count": rows,
+            "dagster/table_name": warehouse.table_id(taxi.table),
+            "source_uri": uri,
+            "seconds": round(time.monotonic() - t0, 3),
+        },
     )
-    def gcs_object(
-        context: dg.AssetExecutionContext, cleaned_parquet: Path, lake: LakeResource, preflight: PreflightResource
-    ) -> dg.MaterializeResult:
-        month = partition_month(context.partition_key)
-        t0 = time.monotonic()
-        with cloud_errors(), lake.store() as store:
-            obj = stop_on_interrupt(store.upload, cleaned_parquet, taxi.lake_object(month), log=context.log.info)
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/uri": obj.uri,
-                "bytes": obj.bytes,
-                "crc32c": obj.crc32c or "",
-                "md5": obj.md5 or "",
-                "generation": obj.generation or 0,
-                "dagster/row_count": parquet_rows(cleaned_parquet),
-                "seconds": round(time.monotonic() - t0, 3),
-            }
-        )
 
-    @dg.asset(
-        key=key(BIGQUERY_TABLE),
-        automation_condition=FOLLOW_UPSTREAM,
-        deps=[gcs_object.key],
-        description=(
-            f"The month's rows in BigQuery table `{taxi.table}` (partitioned by month on source_month), "
-            "loaded from the lake object by a load job; a month is replaced, never appended twice."
-        ),
-        kinds={"bigquery"},
-        code_version="1",
-        retry_policy=NETWORK_RETRY,
-        metadata=schema_md,
-        **common,
-    )
-    def bigquery_table(
-        context: dg.AssetExecutionContext, lake: LakeResource, bigquery: BigQueryResource, preflight: PreflightResource
-    ) -> dg.MaterializeResult:
-        month = partition_month(context.partition_key)
-        t0 = time.monotonic()
-        uri = lake.uri(taxi.lake_object(month))
-        warehouse = bigquery.store()
-        with cloud_errors():
+
+class _Background:
+    """A call in a daemon thread (should the run be killed, the process ends and the server rolls the
+    load's transaction back); `wait()` returns it done, `result(key)` its MaterializeResult or its error."""
+
+    def __init__(self, fn, *args):
+        self._outcome: dict = {}
+
+        def work() -> None:
             try:
-                rows = stop_on_interrupt(warehouse.replace_month_from_uri, taxi.table, taxi.all_columns, month, uri,
-                                         log=context.log.info)
-            except SchemaChangeRefused as e:  # not additive: no retry can fix it
-                raise permanent(e) from e
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": rows,
-                "dagster/table_name": warehouse.table_id(taxi.table),
-                "source_uri": uri,
-                "seconds": round(time.monotonic() - t0, 3),
-            }
-        )
+                self._outcome["value"] = fn(*args)
+            except BaseException as e:  # handed to the step, raised there
+                self._outcome["error"] = e
 
-    return TripAssets(raw_file, cleaned_parquet, postgres_table, gcs_object, bigquery_table)
+        self._thread = threading.Thread(target=work, name=f"load-{fn.__name__}", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> "_Background":
+        while self._thread.is_alive():  # in slices: a SIGTERM's handler runs in the main thread meanwhile
+            self._thread.join(0.2)
+        return self
+
+    @property
+    def ok(self) -> bool:
+        return "value" in self._outcome
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._outcome.get("error")
+
+    def result(self, asset_key) -> dg.MaterializeResult:
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return dg.MaterializeResult(asset_key=asset_key, metadata=self._outcome["value"])
 
 
 def _kept_validators(context: dg.AssetExecutionContext, url: str, kept_bytes: int) -> dict | None:

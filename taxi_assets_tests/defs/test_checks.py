@@ -41,7 +41,7 @@ def run(taxi: str, site, checks_only: bool = False) -> dg.ExecuteInProcessResult
     # the checks of the month alone, as the UI's "Execute checks" runs them: no asset materialized
     job = dg.define_asset_job(
         "checks_only",
-        selection=dg.AssetSelection.checks_for_assets(*[a for a in trip_assets if a.key.path[0] == taxi]),
+        selection=dg.AssetSelection.checks_for_assets(*[k for a in trip_assets for k in a.keys if k.path[0] == taxi]),
     )
     defs = dg.Definitions(assets=trip_assets, asset_checks=trip_checks, jobs=[job], resources=res)
     # (partition_key= would look for a partitioned asset in the selection; the run tag is what it sets)

@@ -34,7 +34,7 @@ def teal_record():
 def test_a_record_defined_in_a_test_gets_every_definition():
     teal = teal_record()
     defs = build_taxi_defs(teal)
-    keys = {a.key.to_user_string() for a in defs.assets}
+    keys = {k.to_user_string() for a in defs.assets for k in a.keys}
     assert keys == {f"teal/{n}" for n in ("raw_file", "cleaned_parquet", "postgres_table", "gcs_object", "bigquery_table")}
     assert {j.name for j in defs.jobs} == {"teal_taxi_job"}
     assert {s.name for s in defs.schedules} == {"teal_monthly_schedule"}

@@ -73,7 +73,7 @@ def test_credentials_in_run_config_are_refused_before_a_run_is_stored(env):
 
 
 def test_a_token_in_any_other_run_config_string_is_refused_at_run_start(env):
-    config = {"ops": {"green__postgres_table": {"config": {"db_schema": "https://x/?access_token=Hunter2pw"}}}}
+    config = {"ops": {"green__load_month": {"config": {"db_schema": "https://x/?access_token=Hunter2pw"}}}}
     result = run_job("2021-01-01", config)
     assert not result.success and steps_started(result) == []
     assert "credentials do not belong in run config" in refusal(result) and "Hunter2pw" not in refusal(result)
@@ -85,8 +85,8 @@ def test_partition_problem_and_config_problems_name_each_problem(monkeypatch):
     assert "not a date" in partition_problem("2021-02", parts)
     settings = load_settings({"TAXI_POSTGRES_SCHEMA": "Public!", "TAXI_GCS_BUCKET": "Bad_Bucket_", "TAXI_BQ_PROJECT": "x",
                               "TAXI_SOURCE_URL": "file:///etc/passwd#{taxi}{year}{month}"})
-    problems = config_problems(settings, {"ops": {"yellow__postgres_table": {"config": {"db_schema": "a;b"}}}})
+    problems = config_problems(settings, {"ops": {"yellow__load_month": {"config": {"db_schema": "a;b"}}}})
     text = " | ".join(problems)
     for says in ("TAXI_POSTGRES_URL is not set", "TAXI_BQ_DATASET is not set", "TAXI_POSTGRES_SCHEMA", "invalid project 'x'",
-                 "fragment", "TAXI_GCS_BUCKET", "yellow__postgres_table.db_schema"):
+                 "fragment", "TAXI_GCS_BUCKET", "yellow__load_month.db_schema"):
         assert says in text, (says, text)

@@ -7,7 +7,7 @@ from taxi_assets.defs.alerts import run_failure_alert
 from taxi_assets.defs.automation import automation_sensor
 from taxi_assets.defs.resources import SourceResource as TaxiSource
 from taxi_assets.defs.sensors import MAX_PROBES_PER_TICK, plan_probes
-from taxi_assets_tests.pipeline import build_resources, monthly_partitions, new_file_sensors, taxi_jobs, trip_assets
+from taxi_assets_tests.pipeline import build_resources, monthly_partitions, new_file_sensors, taxi_jobs, trip_assets, trip_checks
 
 YELLOW_SENSOR = next(s for s in new_file_sensors if s.name == "yellow_new_file_sensor")
 
@@ -60,7 +60,7 @@ def test_failed_run_posts_one_alert_naming_job_partition_step_and_error(pipeline
     hook = "/hooks/T000/B000/secret-hook-token"
     monkeypatch.setenv("TAXI_ALERT_WEBHOOK_URL", source_server.url + hook)
     monkeypatch.setenv("TAXI_UI_URL", "http://127.0.0.1:3000")
-    defs = dg.Definitions(assets=trip_assets, jobs=list(taxi_jobs.values()), resources=build_resources())
+    defs = dg.Definitions(assets=trip_assets, asset_checks=trip_checks, jobs=list(taxi_jobs.values()), resources=build_resources())
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("green_taxi_job").execute_in_process(
             partition_key="2020-06-01", instance=instance, raise_on_error=False

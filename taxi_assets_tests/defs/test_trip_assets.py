@@ -28,7 +28,7 @@ def store_counts(taxi: str, month: dt.date) -> dict[str, int]:
 
 
 def mat_metadata(result: dg.ExecuteInProcessResult, taxi: str, name: str) -> dict:
-    [m] = result.asset_materializations_for_node(f"{taxi}__{name}")
+    [m] = [e.materialization for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey([taxi, name])]
     return {k: v.value for k, v in m.metadata.items()}
 
 
@@ -74,7 +74,7 @@ def test_missing_month_fails_cleanly_and_loads_nothing(pipeline_env):
     assert "green 2020-06" in str(failures[0].event_specific_data.error.message) or "green 2020-06" in str(
         failures[0].event_specific_data.error
     )
-    assert result.asset_materializations_for_node("green__postgres_table") == []
+    assert result.asset_materializations_for_node("green__load_month") == []
     assert store_counts("green", JAN) == before
 
 
@@ -146,7 +146,7 @@ def test_run_config_schema_override_loads_there_and_checks_follow(pipeline_env):
         selection=dg.AssetSelection.groups("fhv"),
         partition_key=JAN.isoformat(),
         resources=build_resources(),
-        run_config={"ops": {"fhv__postgres_table": {"config": {"db_schema": other}}}},
+        run_config={"ops": {"fhv__load_month": {"config": {"db_schema": other}}}},
     )
     assert result.success
     pg_check = next(

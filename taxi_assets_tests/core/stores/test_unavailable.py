@@ -15,7 +15,7 @@ from taxi_assets.core.stores.lake import LakeStore
 from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets.defs.partitions import monthly_partitions
 from taxi_assets.defs.preflight import PreflightResource
-from taxi_assets.defs.resources import BigQueryResource, LakeResource
+from taxi_assets.defs.resources import BigQueryResource, FileStoreResource, LakeResource, PostgresResource
 from taxi_assets.defs.trip_assets import build_trip_assets
 from taxi_assets.core.config import load_settings
 
@@ -54,15 +54,18 @@ def test_a_dead_gcs_fails_the_upload_and_the_footer_read_within_its_bounds(monke
     assert time.monotonic() - t0 < 30
 
 
-def test_the_bigquery_step_fails_after_its_retries_in_bounded_time(monkeypatch, closed_port):
+def test_the_bigquery_step_fails_after_its_retries_in_bounded_time(monkeypatch, closed_port, tmp_path):
     monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", f"http://127.0.0.1:{closed_port}")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{closed_port}")  # no Google credentials lookup
     assets = build_trip_assets(GREEN, monthly_partitions(load_settings(), GREEN))
     t0 = time.monotonic()
     result = dg.materialize(
-        [assets.bigquery_table], partition_key=JAN.isoformat(), raise_on_error=False,
+        [assets.load_month], selection=[assets.bigquery_table.key], partition_key=JAN.isoformat(), raise_on_error=False,
         resources={
             "preflight": PreflightResource(enabled=False),
+            # the load step's other resources (Postgres, the file store): unused when only bigquery_table runs
+            "postgres": PostgresResource(url="postgresql://taxi@127.0.0.1:9/taxi"),
+            "file_store": FileStoreResource(base_dir=str(tmp_path)),
             "lake": LakeResource(project="taxi-local", bucket="taxi-lake"),
             "bigquery": BigQueryResource(project="taxi-local", dataset="nyc_taxi", timeout_seconds=2, retry_seconds=2),
         },
