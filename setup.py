@@ -40,8 +40,16 @@ setup(
     ],
     extras_require={
         "local": LOCAL,
+        # what the container image adds (deploy/Dockerfile): a run launcher per platform, importable
+        # in every process that loads the instance (daemon, webserver, each run's container or pod)
+        "deploy": [
+            "dagster-docker==0.29.27",  # DockerRunLauncher: a container per run (deploy/compose)
+            "dagster-k8s==0.29.27",  # K8sRunLauncher: a pod per run (deploy/helm)
+        ],
         "dev": [
             *LOCAL,
+            "podman-compose==1.6.0",  # brings the Compose deployment up in the deployment test (podman here)
+            "jsonschema==4.26.0",  # validates deploy/helm/values.yaml against the chart's values.schema.json
             "pytest>=8",
             "pytest-timeout>=2.3",
             "playwright==1.65.2",  # the browser test drives Debian's chromium (executable_path), no browser download

@@ -21,4 +21,13 @@ if [ -z "${TAXI_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
     echo "      install it with:  sudo apt-get install -y chromium   (Debian; or set TAXI_CHROMIUM=/path/to/chromium)" >&2
   fi
 fi
+# the deployment test (taxi_assets_tests/test_deployment.py) builds an image and runs the Compose
+# deployment with podman; as root, install podman, runc and debootstrap (Debian packages)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! { command -v podman && command -v debootstrap; } >/dev/null 2>&1; then
+  echo "installing podman, runc and debootstrap for the deployment test (apt-get)"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap uidmap >/dev/null; }; then
+    echo "warning: apt-get could not install podman; the deployment test will be skipped" >&2
+  fi
+fi
 exec .venv/bin/python -m pytest "$@"

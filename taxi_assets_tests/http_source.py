@@ -7,7 +7,8 @@
 Faults, consumed in order per path: an int is answered as that HTTP status; "reset" sends the
 headers and half the body, then closes the connection; "truncate" sends a body cut in half
 with a matching Content-Length (a truncated file that looks whole); "html" sends an HTML error
-page with status 200. A path with no file is answered `missing_status` (404; 403 is what
+page with status 200; "stall" sends the headers and half the body, then waits (at most
+`stall_seconds`, or until `release()`) before the rest. A path with no file is answered `missing_status` (404; 403 is what
 CloudFront in front of the TLC's bucket answers, to HEAD and GET alike). Files are served with ETag (answering If-None-Match with 304),
 Last-Modified, HEAD and single Range support. POSTs (webhooks) are recorded in `posts`.
 """
@@ -57,6 +58,8 @@ class SourceServer:
                 self.wfile.write(b"ok")
 
         self.posts: list[tuple[str, bytes]] = []
+        self.stall_seconds = 120.0
+        self._released = threading.Event()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -74,6 +77,10 @@ class SourceServer:
         """Answer the next requests for `path` with these faults, then normally."""
         with self._lock:
             self.faults[path].extend(faults)
+
+    def release(self) -> None:
+        """Ends every stalled response now."""
+        self._released.set()
 
     def count(self, path: str, method: str = "GET") -> int:
         with self._lock:
@@ -146,4 +153,10 @@ class SourceServer:
             h.close_connection = True
             h.connection.shutdown(2)
             return
+        if fault == "stall":
+            half = (start + end) // 2
+            h.wfile.write(data[start:half])
+            h.wfile.flush()
+            self._released.wait(self.stall_seconds)  # a bounded wait: the client is killed meanwhile
+            start = half
         h.wfile.write(data[start:end])

@@ -31,16 +31,26 @@ def _start_ticks(pid: int) -> str | None:
     return fields[19].decode()
 
 
+def _host() -> str:
+    """This host and its process-id namespace: containers sharing a hostname (host networking) still
+    see different processes, so a run worker in another container is never judged from here."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}+{namespace}"
+
+
 def this_worker() -> str:
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
+    return f"{_host()}:{pid}:{_start_ticks(pid) or ''}"
 
 
 def worker_alive(worker: str) -> bool | None:
     """True / False for a worker of this host; None for another host's (not ours to judge)."""
     host, _, rest = worker.partition(":")
     pid, _, ticks = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != _host() or not pid.isdigit():
         return None
     return _start_ticks(int(pid)) == ticks
 

@@ -1,0 +1,114 @@
+"""deploy/helm/values.yaml: it names the image, code-server command and environment that the Compose
+deployment runs, keeps secrets out, puts the files on GCS, turns run monitoring and run retries on
+as deploy/compose/dagster.yaml does, and validates against the Dagster chart's values.schema.json."""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+VALUES = yaml.safe_load((REPO / "deploy" / "helm" / "values.yaml").read_text())
+COMPOSE = yaml.safe_load((REPO / "deploy" / "compose" / "compose.yaml").read_text())
+COMPOSE_LOCAL = yaml.safe_load((REPO / "deploy" / "compose" / "compose.local.yaml").read_text())
+INSTANCE = yaml.safe_load((REPO / "deploy" / "compose" / "dagster.yaml").read_text())
+[DEPLOYMENT] = VALUES["dagster-user-deployments"]["deployments"]
+
+
+def _default(interpolated: str) -> str:
+    """`${TAXI_IMAGE:-localhost/taxi-assets:0.2.0}` -> `localhost/taxi-assets:0.2.0`."""
+    return interpolated.split(":-", 1)[1].rstrip("}") if interpolated.startswith("${") else interpolated
+
+
+def test_the_chart_runs_the_compose_image_and_code_server_command():
+    image = _default(COMPOSE["services"]["user-code"]["image"])
+    name, tag = image.rsplit(":", 1)
+    assert DEPLOYMENT["image"]["repository"].rsplit("/", 1)[1] == name.rsplit("/", 1)[1]
+    assert DEPLOYMENT["image"]["tag"] == tag
+    command = COMPOSE["services"]["user-code"]["command"]
+    # the chart runs `dagster code-server start -h 0.0.0.0 -p <port>` and appends codeServerArgs
+    assert command == ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", str(DEPLOYMENT["port"]),
+                       *DEPLOYMENT["codeServerArgs"]]
+    local = COMPOSE_LOCAL["services"]["user-code"]
+    assert local["image"] == COMPOSE["services"]["user-code"]["image"]
+    assert local["command"][:3] == command[:3] and local["command"][-2:] == command[-2:]
+
+
+def test_the_chart_gives_runs_the_environment_of_the_compose_runs_with_secrets_from_kubernetes():
+    env = {e["name"]: e["value"] for e in DEPLOYMENT["env"]}
+    run_env = set(INSTANCE["run_launcher"]["config"]["env_vars"])  # what each Compose run gets
+    from_secrets = {"TAXI_POSTGRES_URL", "TAXI_DAGSTER_PG_URL"}  # in the taxi-assets-secrets Secret
+    assert run_env == (set(env) - {"GOOGLE_APPLICATION_CREDENTIALS"}) | from_secrets
+    assert not from_secrets & set(env)  # never in the values file
+    assert {"name": "taxi-assets-secrets"} in DEPLOYMENT["envSecrets"]
+    assert {"name": "taxi-assets-secrets"} in VALUES["runLauncher"]["config"]["k8sRunLauncher"]["envSecrets"]
+    assert env["TAXI_DATA_DIR"].startswith("gs://")  # pods share no disk
+    assert DEPLOYMENT["includeConfigInLaunchedRuns"]["enabled"] is True
+    assert VALUES["generatePostgresqlPasswordSecret"] is False and "postgresqlPassword" not in VALUES["postgresql"]
+    text = (REPO / "deploy" / "helm" / "values.yaml").read_text().lower()
+    assert "password:" not in text and "private_key" not in text
+
+
+def test_one_pod_per_run_sized_from_the_benchmark_with_monitoring_retries_and_the_month_limit():
+    launcher = VALUES["runLauncher"]
+    assert launcher["type"] == "K8sRunLauncher"
+    requests = launcher["config"]["k8sRunLauncher"]["resources"]["requests"]
+    # docs/BENCHMARKS.md: a run's peak RSS (whole process tree), flat in the month's size
+    found = re.search(r"job peak RSS, whole process tree[^|]*\|\s*(\d+) MB", (REPO / "docs" / "BENCHMARKS.md").read_text())
+    peak = int(found.group(1)) * 2**20
+    assert peak < _bytes(requests["memory"]) < _bytes(launcher["config"]["k8sRunLauncher"]["resources"]["limits"]["memory"])
+    daemon = VALUES["dagsterDaemon"]
+    assert daemon["runMonitoring"]["enabled"] is True and INSTANCE["run_monitoring"]["enabled"] is True
+    assert daemon["runRetries"] == {
+        "enabled": INSTANCE["run_retries"]["enabled"],
+        "maxRetries": INSTANCE["run_retries"]["max_retries"],
+        "retryOnAssetOrOpFailure": INSTANCE["run_retries"]["retry_on_asset_or_op_failure"],
+    }
+    assert daemon["runRetries"]["retryOnAssetOrOpFailure"] is False
+    limits = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
+    assert limits == INSTANCE["concurrency"]["runs"]["tag_concurrency_limits"]
+
+
+def _bytes(quantity: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    return int(quantity[:-2]) * units[quantity[-2:]] if quantity[-2:] in units else int(quantity)
+
+
+def _schema_path() -> Path | None:
+    path = Path(os.environ.get("TAXI_HELM_SCHEMA") or REPO / "deploy" / "helm" / "values.schema.json")
+    return path if path.exists() else None
+
+
+def _open_external_refs(node):
+    """The chart's schema points Kubernetes types at kubernetesjsonschema.dev: offline, they are open objects."""
+    if isinstance(node, dict):
+        return {k: _open_external_refs(v) for k, v in node.items()
+                if not (k == "$ref" and not str(v).startswith("#"))}
+    if isinstance(node, list):
+        return [_open_external_refs(v) for v in node]
+    return node
+
+
+def _without_required(node):
+    """values.yaml is an override that helm merges over the chart's defaults: every key it sets is
+    checked (types, enums, unknown keys), none is required to be there."""
+    if isinstance(node, dict):
+        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    return node
+
+
+@pytest.mark.skipif(_schema_path() is None, reason="no chart schema: run deploy/helm/get-schema.sh (needs internet) "
+                    "or point TAXI_HELM_SCHEMA at the dagster chart 1.13.27's values.schema.json")
+def test_the_values_validate_against_the_charts_schema():
+    schema = _without_required(_open_external_refs(json.loads(_schema_path().read_text())))
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(VALUES), key=lambda e: list(e.path))
+    assert not errors, [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors]
+    broken = {**VALUES, "runLauncher": {"type": "DockerRunLauncher", "config": {}}}  # the check can fail
+    assert list(validator.iter_errors(broken))
