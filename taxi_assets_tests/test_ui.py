@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -243,6 +244,15 @@ def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipel
         page.goto(base + "/assets", wait_until="domcontentloaded")
         page.get_by_role("link", name="taxi_zone_lookup").first.wait_for()
         shot("catalog")
+
+        # 1b. the fhvhv type is there with its five assets (its group, as the filter below would show it)
+        page.goto(base + "/assets?asset-selection=" + urllib.parse.quote('group:"fhvhv"'), wait_until="domcontentloaded")
+        page.get_by_role("link", name=re.compile(r"^fhvhv \/ raw_file")).wait_for()
+        hv = sorted(t.split()[2] for t in page.get_by_role("link", name=re.compile(r"^fhvhv \/ \w+")).all_inner_texts())
+        assert hv == ["bigquery_table", "cleaned_parquet", "gcs_object", "postgres_table", "raw_file"], hv
+        shot("fhvhv-assets")
+        page.goto(base + "/assets", wait_until="domcontentloaded")
+        page.get_by_role("link", name="taxi_zone_lookup").first.wait_for()
 
         # 2. find the yellow assets: filter the catalog by their group
         search = page.get_by_role("textbox", name="Search and filter assets")
