@@ -12,6 +12,12 @@ def test_defaults_without_any_variable():
     assert s.data_dir.endswith(".taxi_stack/data")
 
 
+def test_tlc_defaults_to_the_tlcs_own_trip_and_zone_files():
+    s = load_settings({"TAXI_SOURCE": "tlc"})
+    assert s.url_template.startswith("https://d37ci6vzurychx.cloudfront.net/trip-data/")
+    assert s.zones_url == "https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv"
+
+
 def test_the_environment_overrides_the_family_urls():
     s = load_settings({"TAXI_SOURCE": "TLC", "TAXI_ZONES_URL": "file:///z.csv", "TAXI_STACK_HOME": "/x"})
     assert (s.source, s.url_template, s.zones_url, s.data_dir) == ("tlc", SOURCES["tlc"][0], "file:///z.csv", "/x/data")
