@@ -131,3 +131,16 @@ def test_a_range_is_checked_at_both_ends_before_anything_runs(dagster_home):
     assert_short(taxi_run("yellow", "2021-03..2021-01", env=env), "taxi-run: 2021-03-01..2021-01-01: the first month comes after the last")
     assert_short(taxi_run("yellow", "2021-01..2030-01", env=env), "taxi-run: yellow_taxi_job has no partition 2030-01-01")
     assert list(dagster_home.iterdir()) == []
+
+
+def test_taxi_stack_down_purge_starts_over_and_spares_other_folders(tmp_path):
+    home = tmp_path / "stack"
+    (home / "data").mkdir(parents=True)
+    (home / "state.json").write_text("{}")
+    out = run([str(BIN / "taxi-stack"), "down", "--purge"], clean_env(TAXI_STACK_HOME=str(home)))
+    assert out.returncode == 0 and not home.exists(), out.stderr
+    other = tmp_path / "not-a-stack"
+    (other / "keep").mkdir(parents=True)
+    out = run([str(BIN / "taxi-stack"), "down", "--purge"], clean_env(TAXI_STACK_HOME=str(other)))
+    assert_short(out, f"taxi-stack: error: {other} has no state.json: not a stack folder, not deleting it")
+    assert (other / "keep").is_dir()

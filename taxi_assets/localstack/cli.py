@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start what is not running (idempotent)")
-    sub.add_parser("down", help="stop the processes, keep the data")
+    down = sub.add_parser("down", help="stop the processes, keep the data (--purge: and delete the state folder)")
+    down.add_argument("--purge", action="store_true", help="start over: also delete the state folder (all data, runs, sample)")
     sub.add_parser("status", help="one line per component")
     sub.add_parser("env", help="print export lines: eval \"$(taxi-stack env)\" (fails when the stack is not running)")
     smp = sub.add_parser(
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"state folder: {stack.home}")
             _print_status(stack)
             print('configure a shell with: eval "$(taxi-stack env)"')
+        elif args.command == "down" and args.purge:
+            stack.purge()
+            print(f"stopped, and deleted {stack.home}")
         elif args.command == "down":
             stack.down()
             _print_status(stack)

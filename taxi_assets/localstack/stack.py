@@ -336,6 +336,15 @@ class Stack:
                 comp["pid"] = None
             self._save(state)
 
+    def purge(self) -> None:
+        """Stop everything and delete the state folder: data, Dagster's instance, sample files (start over)."""
+        if not self.home.exists():
+            return
+        if not self.state_file.exists() and any(self.home.iterdir()):
+            raise StackError(f"{self.home} has no state.json: not a stack folder, not deleting it")
+        self.down()
+        shutil.rmtree(self.home)
+
     def status(self) -> list[dict[str, Any]]:
         """One dict per component: name, running, pid, address."""
         state = self._load()
@@ -607,7 +616,7 @@ class Stack:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if self.bq_python.exists() and marker.exists() and marker.read_text().strip() == wanted:
                 return self.bq_python
-            self._echo(f"creating the bqemulator virtualenv in {self.bq_venv} ({wanted}; about 30 s)")
+            self._echo(f"creating the bqemulator virtualenv in {self.bq_venv} ({wanted}; about 90 s)")
             if not self.bq_python.exists():
                 _run_logged([sys.executable, "-m", "venv", str(self.bq_venv)], "python -m venv")
             _run_logged([str(self.bq_python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
