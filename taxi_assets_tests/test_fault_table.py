@@ -171,7 +171,7 @@ def test_503_then_success(site, loaded):
     assert_loaded(result, site)
     assert site.server.count(BAD_PATH) == 3
     [m] = result.asset_materializations_for_node("yellow__raw_file")
-    assert m.metadata["attempt"].value == 3  # the third attempt of the step (two retries)
+    assert m.metadata["attempt"].value == "3"  # the third attempt of the step (two retries)
     assert store_counts(GOOD) == loaded
 
 

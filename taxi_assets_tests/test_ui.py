@@ -1,5 +1,6 @@
 """The Dagster UI in a real browser: materialize one month of the yellow assets the way a person
-does, and check that the month landed in Postgres.
+does, and check that the month landed in Postgres; then another month fails its checks, and the
+loaded month's checks still show as passed for that month (the Checks tab, Partitions).
 
 `dagster dev` (webserver + daemon + code server, from workspace.yaml) runs as a subprocess on a
 free loopback port against the test stack; headless Chromium is Debian's `chromium` package,
@@ -230,7 +231,7 @@ def postgres_month_rows(schema: str, table: str, month: dt.date) -> int:
         return conn.execute(sql, (month,)).fetchone()[0]
 
 
-def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipeline_env, sample_site):
+def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipeline_env, sample_site, tmp_path, monkeypatch):
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     page, base = browser_page, dagster_dev.url
@@ -339,3 +340,64 @@ def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipel
 
     # 8. the month landed in Postgres, with the count computed independently from the source file
     assert postgres_month_rows(pipeline_env["TAXI_POSTGRES_SCHEMA"], "yellow_taxi_trips", MONTH) == expected
+
+    # 9. another month fails its checks (zone ids out of range, planted); the UI still shows the loaded
+    # month's checks as passed: the checks are partitioned, each month has its own results (issue 14)
+    run_bad_month(tmp_path, monkeypatch)
+    try:
+        page.goto(base + "/assets/yellow/cleaned_parquet?view=checks", wait_until="domcontentloaded")
+        for check, bad_month in (("known_zone_ids", "Failed"), ("rows_reconcile_with_raw", "Passed")):
+            page.get_by_text(check, exact=True).first.click()
+            page.get_by_text("Partitions", exact=True).last.click()
+            for month, says in ((BAD_PARTITION, bad_month), (PARTITION, "Passed")):
+                page.get_by_text(month, exact=True).first.click()
+                page.get_by_text("View all historical executions").first.wait_for()
+                page.wait_for_timeout(500)  # the detail pane re-renders for the picked month
+                body = page.inner_text("body")
+                detail = body[body.rindex(month):].split("Latest execution")[0]
+                assert says in detail, (check, month, detail)
+            shot(f"check-{check}-by-month")
+    except Exception:
+        try:
+            shot("failure-checks")
+        except Exception:
+            pass
+        raise
+
+
+BAD_MONTH = dt.date(2021, 2, 1)
+BAD_PARTITION = BAD_MONTH.isoformat()
+
+
+def run_bad_month(tmp_path: Path, monkeypatch) -> None:
+    """yellow 2021-02 with 5 % of its pickups in zone 300, run in this process against the stack's
+    instance (the UI reads the same one): its blocking zone check fails, the run fails."""
+    import gzip
+    import io
+
+    import dagster as dg
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from taxi_assets.core.config import load_settings
+    from taxi_assets.core.taxi_types import TAXI_TYPES
+    from taxi_assets.defs.shared import shared_defs
+    from taxi_assets.defs.taxi import build_taxi_defs
+
+    site = tmp_path / "bad-site"
+    rows = sample.generate_table(TAXI_TYPES["yellow"], BAD_MONTH, 2_000).to_pylist()
+    for row in rows[:100]:
+        row["PULocationID"], row["passenger_count"] = "300", "1"
+    dest = sample.source_path(site, "yellow", BAD_MONTH)
+    dest.parent.mkdir(parents=True)
+    buf = io.BytesIO()
+    pacsv.write_csv(pa.Table.from_pylist(rows), buf, pacsv.WriteOptions(quoting_style="none"))
+    dest.write_bytes(gzip.compress(buf.getvalue().replace(b'"', b"")))
+    monkeypatch.setenv("TAXI_SOURCE_URL", site.as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz")
+    settings = load_settings()
+    defs = dg.Definitions.merge(shared_defs(settings), build_taxi_defs(TAXI_TYPES["yellow"], settings))
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("yellow_taxi_job").execute_in_process(
+            partition_key=BAD_PARTITION, instance=instance, raise_on_error=False)
+    evals = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert not result.success and evals.get("known_zone_ids") is False and evals.get("rows_reconcile_with_raw"), evals

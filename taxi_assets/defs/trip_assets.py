@@ -127,18 +127,16 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
             shutil.rmtree(staged.parent, ignore_errors=True)
             context.log.info(f"{label}: unchanged at the source, keeping the downloaded copy")
             staged = store.path_for(context.asset_key.path, context.partition_key)  # the kept file
-        return dg.Output(
-            staged,
-            metadata={
-                "source_url": dg.MetadataValue.url(redact(url)),
-                "bytes": got.bytes,
-                "etag": got.etag or "",
-                "last_modified": got.last_modified or "",
-                "downloaded": not got.not_modified,
-                "attempt": context.retry_number + 1,
-                "seconds": round(got.seconds, 3),
-            },
-        )
+        metadata = {
+            "source_url": dg.MetadataValue.url(redact(url)),
+            "bytes": got.bytes,
+            "downloaded": not got.not_modified,
+            "attempt": dg.MetadataValue.text(str(context.retry_number + 1)),  # which try, not a measurement
+            "seconds": round(got.seconds, 3),
+        }
+        # the validators only where the source sent them (a file:// source has none): no empty rows
+        metadata.update({k: v for k, v in (("etag", got.etag), ("last_modified", got.last_modified)) if v})
+        return dg.Output(staged, metadata=metadata)
 
     @dg.asset(
         key=key(CLEANED_PARQUET),
@@ -294,11 +292,11 @@ def _gcs_upload(context, taxi: TaxiType, month, parquet: Path, lake: LakeResourc
         metadata={
             "dagster/uri": obj.uri,
             "bytes": obj.bytes,
-            "crc32c": obj.crc32c or "",
-            "md5": obj.md5 or "",
-            "generation": obj.generation or 0,
             "dagster/row_count": parquet_rows(parquet),
             "seconds": round(time.monotonic() - t0, 3),
+            # identifiers, not measurements: text (the UI would plot a number), and only when given
+            **{k: dg.MetadataValue.text(str(v)) for k, v in
+               (("crc32c", obj.crc32c), ("md5", obj.md5), ("generation", obj.generation)) if v},
         },
     )
 
