@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job for one month of bundled sample data on the embedded local stack, end to end:
+# The main job for one month of generated sample data on the embedded local stack, end to end:
 # download -> cleaned parquet -> Postgres -> GCS emulator -> BigQuery emulator.
 # No Docker, no cloud account, no internet (after the package install).
 set -euo pipefail
@@ -25,6 +25,8 @@ cat <<TXT
 
 The stack keeps running. Next:
   bash scripts/ui.sh                    # the Dagster UI (and daemon) on http://127.0.0.1:3000
-  source .venv/bin/activate && eval "\$(taxi-stack env)"   # a shell for dagster / taxi-stack commands
+  source .venv/bin/activate && eval "\$(taxi-stack env)"   # a shell for taxi-run / dg / taxi-stack commands
+  taxi-run yellow 2021-02               # another month (the sample has 2021-01..03; taxi-stack sample --month for more)
   taxi-stack down                       # stop the servers (data is kept in $TAXI_STACK_HOME)
+  taxi-stack down --purge               # start over: stop and delete $TAXI_STACK_HOME
 TXT
