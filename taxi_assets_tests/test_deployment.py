@@ -108,7 +108,7 @@ class Deployment:
                 id=run["runId"],
             )
             events = data["runOrError"]["eventConnection"]["events"]
-            out += [f"{run['runId'][:8]} {run['status']}: {e.get('error', {}).get('message') or e.get('message')}"
+            out += [f"{run['runId'][:8]} {run['status']}: {(e.get('error') or {}).get('message') or e.get('message')}"
                     for e in events if "FAIL" in e["__typename"].upper() or e.get("error")]
         return "\n".join(out)[-4000:]
 
@@ -118,8 +118,11 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(local_stack, source_server, tmp_path_factory):
-    work = tmp_path_factory.mktemp("deployment")
-    log = work / "deployment.log"
+    work = tmp_path_factory.mktemp("deployment")  # the socket and the env file (secrets)
+    logs = REPO / "test-artifacts" / "deployment"  # the build, compose, services' and runs' logs
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    log = logs / "deployment.log"
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
     t0 = time.monotonic()
     _run(["bash", str(REPO / "deploy" / "build-image.sh"), IMAGE], log, env={**env, "PYTHON": sys.executable}, timeout=900)
@@ -128,7 +131,7 @@ def deployment(local_stack, source_server, tmp_path_factory):
     # podman's Docker-compatible API, for the daemon's DockerRunLauncher
     sock = work / "podman.sock"
     service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"], env=env,
-                               stdout=open(work / "podman-service.log", "wb"), stderr=subprocess.STDOUT)
+                               stdout=open(logs / "podman-service.log", "wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not sock.exists():
         assert time.monotonic() < deadline and service.poll() is None, "podman system service did not start"
@@ -184,12 +187,12 @@ def deployment(local_stack, source_server, tmp_path_factory):
     finally:
         source_server.release()
         for name in ("webserver", "daemon", "user-code"):
-            subprocess.run(["podman", "logs", f"{project}_{name}_1"], env=env, stdout=open(work / f"{name}.log", "wb"),
+            subprocess.run(["podman", "logs", f"{project}_{name}_1"], env=env, stdout=open(logs / f"{name}.log", "wb"),
                            stderr=subprocess.STDOUT)
         subprocess.run([*compose, "down"], env=compose_env, capture_output=True, timeout=300)
         runs = subprocess.run(["podman", "ps", "-aq", "--filter", f"ancestor={IMAGE}"], env=env, capture_output=True, text=True)
         for container in runs.stdout.split():  # the runs' containers: their logs, then away
-            subprocess.run(["podman", "logs", container], env=env, stdout=open(work / f"run-{container[:12]}.log", "wb"),
+            subprocess.run(["podman", "logs", container], env=env, stdout=open(logs / f"run-{container[:12]}.log", "wb"),
                            stderr=subprocess.STDOUT)
             subprocess.run(["podman", "rm", "-f", container], env=env, capture_output=True)
         service.terminate()

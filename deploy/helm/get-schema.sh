@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Puts the Dagster chart's values.schema.json (chart version 1.13.27, the pinned Dagster version)
-# beside values.yaml, for taxi_assets_tests/test_helm_values.py; needs helm and internet.
+# beside values.yaml, for taxi_assets_tests/test_deploy_files.py; needs helm and internet.
 set -euo pipefail
 cd "$(dirname "$0")"
 VERSION=${1:-1.13.27}

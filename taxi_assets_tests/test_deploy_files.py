@@ -1,4 +1,4 @@
-"""deploy/helm/values.yaml: it names the image, code-server command and environment that the Compose
+"""deploy/helm/values.yaml and the Compose files. values.yaml names the image, code-server command and environment that the Compose
 deployment runs, keeps secrets out, puts the files on GCS, turns run monitoring and run retries on
 as deploy/compose/dagster.yaml does, and validates against the Dagster chart's values.schema.json."""
 
@@ -112,3 +112,24 @@ def test_the_values_validate_against_the_charts_schema():
     assert not errors, [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors]
     broken = {**VALUES, "runLauncher": {"type": "DockerRunLauncher", "config": {}}}  # the check can fail
     assert list(validator.iter_errors(broken))
+
+
+def test_compose_publishes_on_loopback_only_and_reads_secrets_from_an_uncommitted_env_file():
+    for name, service in COMPOSE["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+        assert service["env_file"] == "${TAXI_ENV_FILE:-.env}", name  # secrets from the env file, not the compose file
+    for name, service in COMPOSE_LOCAL["services"].items():  # host networking: the servers bind 127.0.0.1 themselves
+        assert service["network_mode"] == "host" and "0.0.0.0" not in service["command"], name
+    assert "deploy/compose/.env" in (REPO / ".gitignore").read_text().splitlines()
+    assert (REPO / "deploy" / "compose" / ".env.example").exists()
+
+
+@pytest.mark.parametrize("compose", [COMPOSE, COMPOSE_LOCAL], ids=["compose.yaml", "compose.local.yaml"])
+def test_the_daemon_and_webserver_reach_the_docker_api_and_every_service_gets_the_instance(compose):
+    for name in ("daemon", "webserver"):  # launch and terminate runs' containers
+        service = compose["services"][name]
+        assert service["environment"]["DOCKER_HOST"] == "unix:///var/run/docker.sock", name
+        assert any(v.endswith(":/var/run/docker.sock") for v in service["volumes"]), name
+    for name in ("daemon", "webserver", "user-code"):
+        assert any(v.endswith(":/opt/dagster/dagster_home/dagster.yaml:ro") for v in compose["services"][name]["volumes"])
