@@ -61,14 +61,12 @@ def test_one_pod_per_run_sized_from_the_benchmark_with_monitoring_retries_and_th
     found = re.search(r"job peak RSS, whole process tree[^|]*\|\s*(\d+) MB", (REPO / "docs" / "BENCHMARKS.md").read_text())
     peak = int(found.group(1)) * 2**20
     assert peak < _bytes(requests["memory"]) < _bytes(launcher["config"]["k8sRunLauncher"]["resources"]["limits"]["memory"])
-    daemon = VALUES["dagsterDaemon"]
-    assert daemon["runMonitoring"]["enabled"] is True and INSTANCE["run_monitoring"]["enabled"] is True
-    assert daemon["runRetries"] == {
-        "enabled": INSTANCE["run_retries"]["enabled"],
-        "maxRetries": INSTANCE["run_retries"]["max_retries"],
-        "retryOnAssetOrOpFailure": INSTANCE["run_retries"]["retry_on_asset_or_op_failure"],
-    }
-    assert daemon["runRetries"]["retryOnAssetOrOpFailure"] is False
+    daemon, instance = VALUES["dagsterDaemon"], VALUES["additionalInstanceConfig"]
+    assert instance["run_retries"] == INSTANCE["run_retries"]  # the Compose deployment's, exactly
+    assert instance["run_retries"]["retry_on_asset_or_op_failure"] is False and instance["run_retries"]["enabled"]
+    assert instance["run_monitoring"]["enabled"] is True and INSTANCE["run_monitoring"]["enabled"] is True
+    assert {"start_timeout_seconds", "cancel_timeout_seconds"} <= set(instance["run_monitoring"])
+    assert daemon["runMonitoring"]["enabled"] is False and daemon["runRetries"]["enabled"] is False  # no second copy
     limits = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
     assert limits == INSTANCE["concurrency"]["runs"]["tag_concurrency_limits"]
 
