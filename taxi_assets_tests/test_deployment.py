@@ -25,7 +25,6 @@ import pytest
 import requests
 
 from taxi_assets import report
-from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets_tests.helpers import expected_kept
 
 REPO = Path(__file__).resolve().parents[1]
