@@ -231,7 +231,7 @@ def postgres_month_rows(schema: str, table: str, month: dt.date) -> int:
         return conn.execute(sql, (month,)).fetchone()[0]
 
 
-def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipeline_env, sample_site, tmp_path, monkeypatch):
+def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipeline_env, sample_site, tmp_path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     page, base = browser_page, dagster_dev.url
@@ -343,7 +343,7 @@ def test_materialize_a_yellow_month_from_the_ui(dagster_dev, browser_page, pipel
 
     # 9. another month fails its checks (zone ids out of range, planted); the UI still shows the loaded
     # month's checks as passed: the checks are partitioned, each month has its own results (issue 14)
-    run_bad_month(tmp_path, monkeypatch)
+    run_bad_month(tmp_path)
     try:
         page.goto(base + "/assets/yellow/cleaned_parquet?view=checks", wait_until="domcontentloaded")
         for check, bad_month in (("known_zone_ids", "Failed"), ("rows_reconcile_with_raw", "Passed")):
@@ -369,20 +369,16 @@ BAD_MONTH = dt.date(2021, 2, 1)
 BAD_PARTITION = BAD_MONTH.isoformat()
 
 
-def run_bad_month(tmp_path: Path, monkeypatch) -> None:
-    """yellow 2021-02 with 5 % of its pickups in zone 300, run in this process against the stack's
-    instance (the UI reads the same one): its blocking zone check fails, the run fails."""
+def run_bad_month(tmp_path: Path) -> None:
+    """yellow 2021-02 with 5 % of its pickups in zone 300, run with the README's `taxi-run` against the
+    stack's instance (the UI reads the same one): its blocking zone check fails, the run fails."""
     import gzip
     import io
 
-    import dagster as dg
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from taxi_assets.core.config import load_settings
     from taxi_assets.core.taxi_types import TAXI_TYPES
-    from taxi_assets.defs.shared import shared_defs
-    from taxi_assets.defs.taxi import build_taxi_defs
 
     site = tmp_path / "bad-site"
     rows = sample.generate_table(TAXI_TYPES["yellow"], BAD_MONTH, 2_000).to_pylist()
@@ -393,11 +389,9 @@ def run_bad_month(tmp_path: Path, monkeypatch) -> None:
     buf = io.BytesIO()
     pacsv.write_csv(pa.Table.from_pylist(rows), buf, pacsv.WriteOptions(quoting_style="none"))
     dest.write_bytes(gzip.compress(buf.getvalue().replace(b'"', b"")))
-    monkeypatch.setenv("TAXI_SOURCE_URL", site.as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz")
-    settings = load_settings()
-    defs = dg.Definitions.merge(shared_defs(settings), build_taxi_defs(TAXI_TYPES["yellow"], settings))
-    with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("yellow_taxi_job").execute_in_process(
-            partition_key=BAD_PARTITION, instance=instance, raise_on_error=False)
-    evals = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert not result.success and evals.get("known_zone_ids") is False and evals.get("rows_reconcile_with_raw"), evals
+    env = {**os.environ, "TAXI_SOURCE_URL": site.as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"}
+    out = subprocess.run([str(Path(sys.executable).with_name("taxi-run")), "yellow", BAD_PARTITION[:7]], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert out.returncode != 0, out.stderr[-3000:]
+    assert "Asset check 'known_zone_ids' on 'yellow/cleaned_parquet' did not pass" in out.stderr, out.stderr[-3000:]
+    assert "Asset check 'rows_reconcile_with_raw' on 'yellow/cleaned_parquet' passed" in out.stderr
