@@ -132,6 +132,14 @@ def _proc_alive(pid: int | None, marker: str) -> bool:
         return False
 
 
+def _proc_gone(pid: int) -> bool:
+    """True once the process we just started has exited (or is a zombie)."""
+    try:
+        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
@@ -673,7 +681,7 @@ class Stack:
             if _http_ok(url):
                 return
             _reap(pid)
-            if not _proc_alive(pid, marker):
+            if _proc_gone(pid):  # not the marker check: just after the spawn the command line can lag behind
                 raise StackError(f"{what} exited during start; log {log}:\n{_tail(log)}")
             time.sleep(0.2)
         _terminate(pid, marker)

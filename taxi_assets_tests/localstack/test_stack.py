@@ -187,3 +187,19 @@ def test_down_keeps_data(local_stack: Stack) -> None:
         assert conn.execute("SELECT x FROM kept").fetchone()[0] == 42
     assert list(_bq().query(f"SELECT x FROM `{dataset}.kept`").result())[0][0] == 42
     assert _gcs().bucket("taxi-lake").blob("tests/tiny.parquet").exists()
+
+
+def test_a_process_just_started_is_not_taken_for_exited(tmp_path):
+    """Right after the spawn, a big binary's command line can still be empty (exec in progress): the
+    start-up wait asks whether the process is gone, not whether its command line names the marker."""
+    from taxi_assets.localstack.stack import _proc_gone, _reap, _spawn_detached
+
+    pid = _spawn_detached(["sleep", "30"], tmp_path / "sleep.log")
+    assert not _proc_gone(pid)
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(50):
+        if _proc_gone(pid):
+            break
+        time.sleep(0.05)
+    assert _proc_gone(pid)
+    _reap(pid)
