@@ -285,7 +285,7 @@ def run_breakdown(instance, run_id: str, launched: float | None = None, exited: 
         if ev is None:
             continue
         if ev.event_type in (T.RUN_START, T.RUN_SUCCESS, T.RUN_FAILURE):
-            at.setdefault(ev.event_type.value, e.timestamp)
+            at.setdefault(ev.event_type, e.timestamp)
         elif ev.event_type == T.STEP_START and e.step_key:
             steps.setdefault(e.step_key, [e.timestamp, e.timestamp])[0] = e.timestamp
         elif ev.event_type in (T.STEP_SUCCESS, T.STEP_FAILURE) and e.step_key:
@@ -296,8 +296,8 @@ def run_breakdown(instance, run_id: str, launched: float | None = None, exited: 
             if "seconds" in meta:
                 assets.append((e.step_key, ev.event_specific_data.materialization.asset_key.to_user_string(),
                                float(meta["seconds"].value)))
-    start = at.get("RUN_START", first)
-    end = at.get("RUN_SUCCESS", at.get("RUN_FAILURE", max(e.timestamp for e in entries)))
+    start = at.get(T.RUN_START, first)
+    end = at.get(T.RUN_SUCCESS, at.get(T.RUN_FAILURE, max(e.timestamp for e in entries)))
     ordered = sorted(steps.items(), key=lambda kv: kv[1][0])
     # the union of the step intervals: what remains of RUN_START -> RUN_SUCCESS ran no step
     covered, cursor = 0.0, start
