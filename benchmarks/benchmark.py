@@ -228,6 +228,8 @@ def _job_env(spec: dict) -> dict[str, str]:
     suffix = spec.get("suffix", ".csv.gz")
     if suffix == ".parquet":
         env["TAXI_SOURCE"] = "tlc"  # the TLC's parquet and partitions
+        # the emulator runs a load job inside its request: a 20M-row month takes minutes there
+        env["TAXI_BQ_REQUEST_TIMEOUT_SECONDS"] = "900"
     env.update(
         TAXI_SOURCE_URL=Path(spec["source_root"]).resolve().as_uri() + "/{taxi}/{taxi}_tripdata_{year}-{month}" + suffix,
         TAXI_SOURCE_FILE_ROOT=str(Path(spec["source_root"]).resolve()),

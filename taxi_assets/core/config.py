@@ -62,6 +62,8 @@ VARIABLES: dict[str, Variable] = {
         Variable("TAXI_BQ_PROJECT", None, "the warehouse project"),
         Variable("TAXI_BQ_DATASET", None, "the warehouse dataset"),
         Variable("TAXI_BQ_LOCATION", "US", "location of the dataset and its jobs"),
+        Variable("TAXI_BQ_REQUEST_TIMEOUT_SECONDS", "30",
+                 "one BigQuery request's timeout (the emulator runs a load job inside its request: raise it there)"),
         Variable("TAXI_SCHEDULE_DAY_OF_MONTH", "3", "day of the month the monthly schedules tick (1-28)"),
         Variable("TAXI_SCHEDULE_HOUR", "6", "hour (0-23) the monthly schedules tick"),
         Variable("TAXI_SCHEDULE_TIMEZONE", "America/New_York", "time zone of the schedules and partitions"),
@@ -120,6 +122,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"TAXI_SCHEDULE_TIMEZONE={tz!r}: expected an IANA time zone, e.g. America/New_York") from None
     interval = _whole_number(get, "TAXI_SENSOR_INTERVAL_SECONDS", 30, 10**9)
     republish = _whole_number(get, "TAXI_REPUBLISH_INTERVAL_SECONDS", 30, 10**9)
+    _whole_number(get, "TAXI_BQ_REQUEST_TIMEOUT_SECONDS", 1, 3600)
     data_dir = env.get("TAXI_DATA_DIR") or default_data_dir(env)
     if "://" in data_dir:
         check_data_dir_url(data_dir)

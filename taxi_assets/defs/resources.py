@@ -156,6 +156,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "postgres": PostgresResource(url=env("TAXI_POSTGRES_URL"), db_schema=env("TAXI_POSTGRES_SCHEMA")),
         "lake": LakeResource(project=dg.EnvVar(gcp_project), bucket=env("TAXI_GCS_BUCKET"), prefix=env("TAXI_GCS_PREFIX")),
         "bigquery": BigQueryResource(
-            project=env("TAXI_BQ_PROJECT"), dataset=env("TAXI_BQ_DATASET"), location=env("TAXI_BQ_LOCATION")
+            project=env("TAXI_BQ_PROJECT"), dataset=env("TAXI_BQ_DATASET"), location=env("TAXI_BQ_LOCATION"),
+            timeout_seconds=float(settings.get("TAXI_BQ_REQUEST_TIMEOUT_SECONDS")),
         ),
     }
