@@ -21,11 +21,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from taxi_assets.core.config import TLC_LAG_MONTHS
 from taxi_assets.core.months import add_months
 
 PASS, WARN, ERROR = "PASS", "WARN", "ERROR"
 WARN_MONTHS_BEHIND = 1  # up to this many months behind the expected month: WARN; more: ERROR
-TLC_SURELY_PUBLISHED_AFTER_MONTHS = 3  # the usual lag (2 months) and the month it takes to publish
+TLC_SURELY_PUBLISHED_AFTER_MONTHS = TLC_LAG_MONTHS + 1  # the usual lag and the month it takes to publish
 
 
 @dataclasses.dataclass(frozen=True)

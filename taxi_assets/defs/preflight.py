@@ -26,12 +26,13 @@ from taxi_assets.core.identifiers import check_identifier, check_project
 from taxi_assets.core.months import partition_month
 from taxi_assets.core.redaction import redact
 from taxi_assets.core.source import check_url_template
+from taxi_assets.core.stores.reachable import NEEDED
 from taxi_assets.core.taxi_types import TAXI_TYPES
 from taxi_assets.defs.partitions import monthly_partitions
 from taxi_assets.defs.sweeper import WORKER_TAG, this_worker
 
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
-REQUIRED = ("TAXI_POSTGRES_URL", "TAXI_GCS_BUCKET", "TAXI_BQ_PROJECT", "TAXI_BQ_DATASET")
+REQUIRED = NEEDED  # the variables the stores need (core.stores.reachable)
 
 
 def partition_problem(key: str | None, partitions: dg.TimeWindowPartitionsDefinition) -> str | None:

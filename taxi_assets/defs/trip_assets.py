@@ -246,7 +246,7 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         except Exception as e:  # the Postgres load still ends (its own transaction) and is recorded
             failed = e
         if pg is not None:
-            pg.wait()
+            stop_on_interrupt(pg.wait)  # a SIGTERM meanwhile ends the run, not a retry of the step
             if failed is None or pg.ok:
                 yield pg.result(pg_key)
             else:
@@ -339,8 +339,7 @@ class _Background:
         self._thread.start()
 
     def wait(self) -> "_Background":
-        while self._thread.is_alive():  # in slices: a SIGTERM's handler runs in the main thread meanwhile
-            self._thread.join(0.2)
+        self._thread.join()  # the step calls it through stop_on_interrupt (interruptible)
         return self
 
     @property

@@ -52,7 +52,6 @@ BQEMULATOR_REQUIREMENTS = (f"bqemulator=={BQEMULATOR_VERSION}", "numpy")
 # Unprivileged system user that owns PGDATA when the stack is started as root.
 PG_SYSTEM_USER = "taxipg"
 HOST = "127.0.0.1"
-COMPONENTS = ("postgres", "gcs", "bigquery")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = Path(__file__).resolve().with_name("bqemulator_launcher.py")
