@@ -35,15 +35,12 @@ class Refused(Exception):
 
 def partition_key(month: str) -> str:
     """`2021-01` or `2021-01-01` -> `2021-01-01`; anything else is refused."""
-    import datetime as dt
+    from taxi_assets.core.months import month_of
 
     try:
-        day = dt.date.fromisoformat(month + "-01" if len(month) == 7 else month)
+        return month_of(month).isoformat()
     except ValueError:
-        day = None
-    if day is None or day.day != 1 or len(month) not in (7, 10):
-        raise Refused(f"{month!r} is not a month: write it as YYYY-MM (2021-01) or as its partition key (2021-01-01)")
-    return day.isoformat()
+        raise Refused(f"{month!r} is not a month: write it as YYYY-MM (2021-01) or as its partition key (2021-01-01)") from None
 
 
 def job_and_range(taxi: str, month: str | None) -> tuple[str, tuple[str, str] | None]:

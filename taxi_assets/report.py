@@ -20,6 +20,7 @@ import psycopg
 from google.api_core import exceptions as google_exceptions
 
 from taxi_assets.core.config import Settings
+from taxi_assets.core.months import month_of
 from taxi_assets.core.tables import CLEANED_PARQUET, TaxiType
 from taxi_assets.core.taxi_types import TAXI_TYPES, ZONES
 from taxi_assets.core.stores.from_settings import open_stores
@@ -62,24 +63,19 @@ def borough_join(taxi: str | TaxiType, month: dt.date, limit: int = 3, settings:
     ttype = _record(taxi)
     with open_stores(settings) as stores:
         wh = stores.bigquery
-    return wh.query(
-        f"SELECT z.borough, COUNT(*) AS trips FROM `{wh.table_id(ttype.table)}` t "
-        f"JOIN `{wh.table_id(ZONES.table)}` z ON t.{ttype.pickup_zone.name} = z.location_id "
-        f"WHERE t.source_month = DATE '{month.isoformat()}' GROUP BY z.borough ORDER BY trips DESC LIMIT {int(limit)}"
-    )
+        return wh.query(
+            f"SELECT z.borough, COUNT(*) AS trips FROM `{wh.table_id(ttype.table)}` t "
+            f"JOIN `{wh.table_id(ZONES.table)}` z ON t.{ttype.pickup_zone.name} = z.location_id "
+            f"WHERE t.source_month = DATE '{month.isoformat()}' GROUP BY z.borough ORDER BY trips DESC LIMIT {int(limit)}"
+        )
 
 
 def parse_month(text: str) -> dt.date:
     """`2021-01` (or `2021-01-01`) -> date(2021, 1, 1); anything else is a one-line error."""
     try:
-        if len(text) == 7:
-            return dt.date.fromisoformat(text + "-01")
-        month = dt.date.fromisoformat(text)
+        return month_of(text)
     except ValueError:
-        month = None
-    if month is None or month.day != 1 or len(text) not in (7, 10):
-        raise ValueError(f"--month {text!r}: expected a month as YYYY-MM, e.g. 2021-01")
-    return month
+        raise ValueError(f"--month {text!r}: expected a month as YYYY-MM, e.g. 2021-01") from None
 
 
 def summary(counts: dict[str, tuple[str, int | None]]) -> tuple[str | None, int]:
