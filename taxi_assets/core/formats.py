@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from taxi_assets.core.errors import TaxiFileError
 from taxi_assets.core.tables import SOURCE_MONTH, Column, Table
@@ -126,6 +125,8 @@ def parquet_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Stream a parquet file in record batches (only `columns`, if given); the file is closed after.
     `batch_rows` None: sized by bytes (`batch_rows_for`), not by rows."""
+    import pyarrow.parquet as pq
+
     # pre_buffer=False: the default reads column chunks ahead of the consumer, so memory grows with
     # the month (Arrow pool 226 MB on a 7.7M-row month vs 88 MB on 1.37M); without it ~64 MB, flat.
     # buffer_size: a column chunk is read in 1 MB pieces, not whole (a TLC row group holds ~1M rows)
@@ -135,5 +136,14 @@ def parquet_batches(
 
 
 def parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
     with pq.ParquetFile(path) as pf:
         return pf.metadata.num_rows
+
+
+def parquet_schema(path: Path) -> pa.Schema:
+    """The Arrow schema of a parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path)

@@ -26,9 +26,6 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from taxi_assets.core.formats import parquet_batches, parquet_rows, read_csv_header, sniff_format
 from taxi_assets.core.months import add_months
@@ -87,6 +84,8 @@ class Quality:
 
 def measure_quality(path: Path, taxi: TaxiType, month: dt.date) -> Quality:
     """One pass over a cleaned parquet file (only the columns the rules read): rows each rule flags."""
+    import pyarrow.compute as pc
+
     rules = {r.name for r in quality_rules(taxi)}
     pickup_col = taxi.pickup.name
     dropoff_col = taxi.dropoff.name if taxi.dropoff is not None else None
@@ -128,11 +127,16 @@ def measure_quality(path: Path, taxi: TaxiType, month: dt.date) -> Quality:
 
 
 def _count_zeros(values: pa.Array) -> int:
+    import pyarrow.compute as pc
+
     return pc.sum(pc.fill_null(pc.equal(values, 0), False).cast(pa.int64())).as_py() or 0
 
 
 def raw_counts(path: Path, taxi: TaxiType, label: str | None = None) -> tuple[int, int]:
     """(rows, rows with passenger count 0) of a raw source file, counted without the transform."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     label = label or taxi.name
     column = taxi.passenger_count if taxi.drop_zero_passengers else None
     if sniff_format(path) == "parquet":

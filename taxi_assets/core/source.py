@@ -21,9 +21,7 @@ import urllib.request
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-
-import pyarrow.parquet as pq
-import requests
+from typing import TYPE_CHECKING
 
 from taxi_assets.core.config import DTC_URL_TEMPLATE, DTC_ZONES_URL
 from taxi_assets.core.errors import DownloadFailed, SourceFileMissing, TaxiFileError
@@ -31,7 +29,16 @@ from taxi_assets.core.formats import sniff_format
 from taxi_assets.core.progress import Progress
 from taxi_assets.core.redaction import redact
 
+if TYPE_CHECKING:  # imported when a download runs, not with the definitions (~80 ms)
+    import requests
+
 CHUNK = 1 << 20
+
+
+def _new_session() -> requests.Session:
+    import requests
+
+    return requests.Session()
 
 
 @dataclasses.dataclass
@@ -130,7 +137,7 @@ class Source:
     zones_url: str = DTC_ZONES_URL
     timeout_seconds: float = 60.0
     file_root: str | None = None  # file:// URLs may read below this folder only; None: no file:// at all
-    session: requests.Session = dataclasses.field(default_factory=requests.Session, repr=False)
+    session: requests.Session = dataclasses.field(default_factory=_new_session, repr=False)
 
     def url_for(self, taxi: str, month: dt.date, template: str | None = None) -> str:
         template = check_url_template(template or self.url_template)
@@ -196,6 +203,8 @@ class Source:
                 return None
             etag, last_modified = _file_validators(path)
             return Remote(etag, last_modified, path.stat().st_size)
+        import requests
+
         try:
             r = self.session.head(url, allow_redirects=True, timeout=self.timeout_seconds)
             size = r.headers.get("Content-Length")
@@ -221,6 +230,8 @@ class Source:
             headers["If-None-Match"] = str(known["etag"])
         if known.get("last_modified"):
             headers["If-Modified-Since"] = str(known["last_modified"])
+        import requests
+
         try:
             with self.session.get(url, stream=True, timeout=self.timeout_seconds, headers=headers) as r:
                 if r.status_code == 304:
@@ -284,6 +295,8 @@ def validate_download(path: Path, label: str, log: Callable[[str], None] | None 
             raise TaxiFileError(f"{label}: the gzip file is corrupt: {e}") from e
         _check_text_head(first, label)
     elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
         try:
             pq.ParquetFile(path).metadata
         except Exception as e:

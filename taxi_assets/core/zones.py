@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from taxi_assets.core.formats import match_columns, read_csv_header
 from taxi_assets.core.tables import ZoneTable
@@ -13,6 +12,8 @@ from taxi_assets.core.tables import ZoneTable
 
 def read_zones(path: Path, zones: ZoneTable, label: str = "taxi_zone_lookup") -> pa.Table:
     """The lookup as an Arrow table with the record's column names; only an empty field is NULL."""
+    import pyarrow.csv as pacsv
+
     headers = read_csv_header(path, label)
     mapping, _, _ = match_columns(zones, headers, label)
     table = pacsv.read_csv(

@@ -1,13 +1,15 @@
 """Failure alerts: a Slack-compatible message for every failed run, POSTed with retries."""
 
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from taxi_assets.core.config import load_settings
 from taxi_assets.core.redaction import redact
+
+if TYPE_CHECKING:  # requests is imported when an alert is sent, not with the definitions (~70 ms)
+    import requests
 
 
 def build_alert(run: dg.DagsterRun, step_failures: list[dg.DagsterEvent], ui_url: str) -> dict:
@@ -32,8 +34,12 @@ def build_alert(run: dg.DagsterRun, step_failures: list[dg.DagsterEvent], ui_url
     }
 
 
-def _session(attempts: int, backoff: float) -> requests.Session:
+def _session(attempts: int, backoff: float) -> "requests.Session":
     """A session that retries connection errors and 429/5xx answers (POST included), with backoff."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
     retry = Retry(
         total=attempts - 1, backoff_factor=backoff, status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=frozenset({"POST"}), raise_on_status=False,
@@ -49,6 +55,8 @@ def post_alert(payload: dict, url: str | None, log, attempts: int = 3, backoff: 
     if not url:
         log.warning("TAXI_ALERT_WEBHOOK_URL is not set; alert: " + payload["text"])
         return False
+    import requests
+
     with _session(attempts, backoff) as session:
         try:
             r = session.post(url, json=payload, timeout=10)

@@ -25,7 +25,6 @@ from taxi_assets.core.formats import parquet_batches, parquet_rows, sniff_format
 from taxi_assets.core.months import partition_month
 from taxi_assets.core.redaction import redact
 from taxi_assets.core.tables import BIGQUERY_TABLE, CLEANED_PARQUET, GCS_OBJECT, POSTGRES_TABLE, RAW_FILE, TaxiType
-from taxi_assets.core.transform import probe, write_parquet
 from taxi_assets.defs.automation import FOLLOW_UPSTREAM
 from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent, stop_on_interrupt
 from taxi_assets.defs.metadata import column_schema, preview
@@ -113,6 +112,8 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
         known = None if config.force or kept_bytes is None else _kept_validators(context, url, kept_bytes)
         # 404, HTML page, truncated or corrupt file, bad template: retrying won't help. Transient
         # failures (DownloadFailed: 5xx, timeouts, resets) go to the RetryPolicy.
+        from taxi_assets.core.transform import probe  # pyarrow's readers: imported by the step, not the definitions
+
         with store.staging("download") as staged:
             try:
                 got = client.fetch(url, staged, label, log=context.log.info, known=known)
@@ -155,6 +156,8 @@ def build_trip_assets(taxi: TaxiType, partitions_def: dg.PartitionsDefinition) -
     def cleaned_parquet(
         context: dg.AssetExecutionContext, raw_file: Path, file_store: FileStoreResource, preflight: PreflightResource
     ) -> dg.Output[Path]:
+        from taxi_assets.core.transform import write_parquet  # pyarrow's readers: imported by the step
+
         month = partition_month(context.partition_key)
         with file_store.store().staging(f"{taxi.name}_tripdata_{month:%Y-%m}.parquet") as staged:
             try:

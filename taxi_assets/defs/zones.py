@@ -6,7 +6,6 @@ BigQuery."""
 import time
 
 import dagster as dg
-import pyarrow.parquet as pq
 
 from taxi_assets.core.errors import TaxiFileError
 from taxi_assets.core.redaction import redact
@@ -44,6 +43,8 @@ def taxi_zone_lookup(
     """The TLC taxi zone lookup (265 zones) downloaded once and loaded whole, in one step, into
     Postgres, the lake (`gs://<bucket>/misc/taxi_zone_lookup.parquet`) and BigQuery, each
     replaced in place."""
+    import pyarrow.parquet as pq
+
     t0 = time.monotonic()
     client = source.client()
     url = client.zones_url
