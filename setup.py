@@ -28,11 +28,8 @@ setup(
         "pandas>=2.2,<3",
         "pyarrow==26.0.1",  # streaming CSV/parquet readers and the parquet writer: the hot path
         # added, each for one job
-        # binary COPY of Arrow batches into the month's staging table (adbc_ingest): ~1.6x the CSV COPY it
-        # replaced, no text formatting in Python (docs/BENCHMARKS.md); the Arrow project's libpq driver
-        "adbc-driver-postgresql==1.13.0",
-        "adbc-driver-manager==1.13.0",  # the DBAPI layer of the driver above (its own dependency, pinned alike)
-        "psycopg[binary]==3.3.9",  # COPY FROM STDIN streaming into Postgres (psycopg2 has no streaming copy writer)
+        "psycopg[binary]==3.3.9",  # the month's binary COPY FROM STDIN, streamed (psycopg2 has no streaming copy writer)
+        "numpy>=1.26",  # encodes Arrow batches as binary COPY tuples (stores/pgbinary.py); already pyarrow's and pandas' dependency
         "psycopg2-binary>=2.9.9",  # dagster-postgres' driver (postgresql+psycopg2 scheme)
         "google-cloud-storage==3.17.1",  # the lake client (what GCSResource wraps; the object file store uses it directly)
         "google-cloud-bigquery==3.47.0",  # load jobs from gs:// and the month swap script
@@ -50,6 +47,9 @@ setup(
             *LOCAL,
             "podman-compose==1.6.0",  # brings the Compose deployment up in the deployment test (podman here)
             "jsonschema==4.26.0",  # validates deploy/helm/values.yaml against the chart's values.schema.json
+            # the benchmark's side-by-side leg of the load stores/pgbinary.py replaced (adbc_ingest)
+            "adbc-driver-postgresql==1.13.0",
+            "adbc-driver-manager==1.13.0",
             "pytest>=8",
             "pytest-timeout>=2.3",
             "playwright==1.65.2",  # the browser test drives Debian's chromium (executable_path), no browser download

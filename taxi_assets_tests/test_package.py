@@ -32,7 +32,8 @@ def test_importing_the_definitions_imports_no_tooling():
 
 # the store clients and the schema check's pandas are imported by the steps that use them: loading
 # the definitions (webserver, daemon, every run) pays for Dagster and the package, not for these
-HEAVY = ("google.cloud.bigquery", "google.cloud.storage", "google.api_core", "psycopg", "pandas", "dagster_pandas", "dagster_gcp")
+HEAVY = ("google.cloud.bigquery", "google.cloud.storage", "google.api_core", "psycopg", "pandas", "dagster_pandas", "dagster_gcp",
+         "requests", "pyarrow.compute", "pyarrow.csv", "pyarrow.parquet", "adbc_driver_manager")
 
 
 def test_importing_the_definitions_imports_no_store_client():

@@ -11,10 +11,11 @@ Schema evolution: a table made by an older version gains the columns a newer rec
 place and nullable (`ensure_table`); a change that is not additive is refused
 (`stores.evolution`).
 
-The rows go in as binary COPY through ADBC (`adbc_ingest` of the Arrow batches into the staging
-table): no text formatting in Python and no CSV parsing in the server, ~1.6× faster than COPY of
-Arrow-written CSV (docs/BENCHMARKS.md). The load's transaction runs on that ADBC connection;
-DDL and counts outside it use psycopg.
+The rows go in as binary COPY (`COPY … FROM STDIN (FORMAT binary, FREEZE true)` on psycopg), the
+Arrow batches encoded by `stores.pgbinary` with numpy in a background thread while the previous
+batch is sent: no text formatting and no CSV parsing in the server, and the staging table, made in
+the same transaction, is written frozen (no hint-bit rewrite by the first reader). Figures beside
+ADBC's `adbc_ingest` and the CSV COPY it replaced: docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -55,16 +56,6 @@ class PostgresStore:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=autocommit, application_name="taxi_assets") as conn:
-            yield conn
-
-    @contextmanager
-    def _load_connection(self) -> Iterator:
-        """An ADBC connection (binary COPY of Arrow batches), not in autocommit: the caller commits;
-        leaving the block without `commit()` (an error, a kill) rolls everything back."""
-        import adbc_driver_postgresql.dbapi as adbc
-        from psycopg.conninfo import make_conninfo
-
-        with adbc.connect(make_conninfo(self.url, application_name="taxi_assets")) as conn:
             yield conn
 
     def _ident(self, *parts: str) -> sql.Identifier:
@@ -137,14 +128,14 @@ class PostgresStore:
         staging = f"{part}__load"
         names = [c.name for c in columns]
         progress = Progress(f"{table} {month:%Y-%m} COPY", log)
-        with self._load_connection() as conn, conn.cursor() as cur:
+        # one transaction (psycopg commits at the end of the block, rolls back on an error or a kill)
+        with self.connect() as conn, conn.cursor() as cur:
             def run(stmt) -> None:
-                cur.execute(stmt if isinstance(stmt, str) else stmt.as_string())
+                cur.execute(stmt)
 
             # one writer per table and month; a second run of the same month waits, then replaces
             run(sql.SQL("SELECT pg_advisory_xact_lock(hashtext({}), hashtext({}))").format(
                 sql.Literal(f"{schema}.{table}"), sql.Literal(str(month))))
-            cur.fetchall()
             run(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(schema, staging)))
             # the staging table is declared from the columns, not LIKE the parent: LIKE would hold a
             # lock on the parent for the whole COPY, and two months swapping in would deadlock
@@ -165,7 +156,6 @@ class PostgresStore:
                     self._ident(schema, table), self._ident(schema, part), sql.Literal(month)
                 )
             )
-            conn.commit()
         return rows
 
     def has_month(self, table: str, month: dt.date) -> bool:
@@ -191,14 +181,12 @@ class PostgresStore:
         schema = check_identifier(self.db_schema, "schema")
         check_identifier(table, "table")
         names = [c.name for c in columns]
-        with self._load_connection() as conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(sql.Literal(f"{schema}.{table}")).as_string())
-            cur.fetchall()
-            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._ident(schema)).as_string())
-            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(schema, table)).as_string())
-            cur.execute(sql.SQL("CREATE TABLE {} ({})").format(self._ident(schema, table), _column_ddl(columns)).as_string())
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(sql.SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(sql.Literal(f"{schema}.{table}")))
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._ident(schema)))
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(schema, table)))
+            cur.execute(sql.SQL("CREATE TABLE {} ({})").format(self._ident(schema, table), _column_ddl(columns)))
             rows = _ingest(cur, schema, table, names, batches, None)
-            conn.commit()
         return rows
 
 
@@ -217,47 +205,46 @@ def _column_ddl(columns: Sequence[Column]) -> sql.Composed:
 def _ingest(
     cur, schema: str, table: str, names: list[str], batches: Iterable[pa.RecordBatch], progress: Progress | None
 ) -> int:
-    """Binary COPY of `batches` (their `names` columns) into the existing `schema.table`, in the
-    cursor's transaction (ADBC `adbc_ingest`, mode append: Arrow -> the COPY binary format in C++).
+    """Binary COPY of `batches` (their `names` columns) into `schema.table`, created in the cursor's
+    transaction (so FREEZE applies), in that transaction.
 
-    Pipelined: a background thread reads the next batches (pyarrow releases the GIL) while the
-    driver encodes and sends the previous one, at most `_PREFETCH` batches ahead. Arrow types map
-    to the table's (int64 bigint, float64 double precision, timestamp[us] timestamp, string text,
-    date32 date); a batch of other types is refused by the server, not converted.
+    Pipelined: a background thread reads the next batches and encodes them (`stores.pgbinary`;
+    pyarrow and numpy release the GIL) while this one sends the previous, at most `_PREFETCH`
+    batches ahead. Arrow types map to the table's (int64 bigint, float64 double precision,
+    timestamp[us] timestamp, string text, date32 date); a type the encoder has no encoding for is
+    refused before the COPY starts.
     """
-    import pyarrow as pa
+    from psycopg import sql
+
+    from taxi_assets.core.stores import pgbinary
+
+    def encoded(items: Iterable[pa.RecordBatch]) -> Iterator[tuple[int, int, memoryview]]:
+        for batch in items:
+            batch = batch.select(names)
+            pgbinary.check_types(batch.schema)
+            yield batch.num_rows, batch.nbytes, pgbinary.encode(batch)
 
     rows = nbytes = 0
-    failed: list[BaseException] = []  # the batches' own error (the driver wraps it in an OperationalError)
-
-    def counted(items: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        nonlocal rows, nbytes
-        try:
-            for batch in items:
-                rows += batch.num_rows
-                nbytes += batch.nbytes
-                if progress:
-                    progress.tick(rows, nbytes)
-                yield batch
-        except BaseException as e:
-            failed.append(e)
-            raise
-
-    with closing(_prefetched((b.select(names) for b in batches), _PREFETCH)) as ahead:
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary, FREEZE true)").format(
+        sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    with closing(_prefetched(encoded(batches), _PREFETCH)) as ahead:
         first = next(ahead, None)
         if first is None:
             return 0
-        reader = pa.RecordBatchReader.from_batches(first.schema, counted(itertools.chain([first], ahead)))
-        try:
-            cur.adbc_ingest(table, reader, mode="append", db_schema_name=schema)
-        except Exception:
-            if failed:
-                raise failed[0] from None
-            raise
+        with cur.copy(copy_sql) as copy:
+            copy.write(pgbinary.HEADER)
+            for n, size, data in itertools.chain([first], ahead):
+                copy.write(data)
+                rows += n
+                nbytes += size
+                if progress:
+                    progress.tick(rows, nbytes)
+            copy.write(pgbinary.TRAILER)
     return rows
 
 
-_PREFETCH = 2  # decoded batches (~40 MB per 131k yellow rows) queued ahead of the COPY
+_PREFETCH = 2  # encoded batches (~30 MB per 107k yellow rows) queued ahead of the COPY
 
 
 _DONE = object()
