@@ -9,7 +9,7 @@ import psycopg
 
 from benchmarks import benchmark
 
-KEYS = ["idle", "baseline", "limit_copy", "limit_pyarrow", "parquet", "postgres", "gcs", "bigquery", "parquet", "postgres"]
+KEYS = ["idle", "baseline", "limit_copy", "limit_pyarrow", "parquet", "postgres", "postgres_adbc", "gcs", "bigquery", "parquet", "postgres"]
 
 
 def test_benchmark_smoke_run_has_every_leg(local_stack, tmp_path):  # noqa: F811 (session fixture)
@@ -34,7 +34,7 @@ def test_benchmark_smoke_run_has_every_leg(local_stack, tmp_path):  # noqa: F811
         assert by_key[key].rows == rows, key
     loaded = by_key["postgres"].rows
     assert 0.8 * rows < loaded < rows
-    assert by_key["gcs"].rows == by_key["bigquery"].rows == loaded
+    assert by_key["gcs"].rows == by_key["bigquery"].rows == by_key["postgres_adbc"].rows == loaded
     assert "EXTRAPOLATED" in by_key["baseline"].note
     assert report.leg("parquet", "big").rows == big_rows
 
