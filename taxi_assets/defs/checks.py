@@ -43,7 +43,7 @@ from taxi_assets.core.months import partition_month
 from taxi_assets.core.quality import ERROR, PASS, measure_quality, quality_rules, raw_counts
 from taxi_assets.core.tables import SOURCE_MONTH, Role, TaxiType
 from taxi_assets.defs.failures import stop_on_interrupt
-from taxi_assets.defs.metadata import records_table
+from taxi_assets.defs.metadata import latest_materialization, record_metadata, records_table
 from taxi_assets.defs.resources import BigQueryResource, FileStoreResource, LakeResource, PostgresResource
 from taxi_assets.defs.trip_assets import TripAssets
 
@@ -106,18 +106,11 @@ def to_frame(table: pa.Table | pa.RecordBatch) -> "pd.DataFrame":
 
 def _latest_record(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> dg.EventLogRecord | None:
     """The latest materialization of `key` for the check's month, if any."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[context.partition_key]), limit=1
-    ).records
-    return records[0] if records and records[0].asset_materialization is not None else None
-
-
-def _record_metadata(record: dg.EventLogRecord | None) -> dict:
-    return {k: v.value for k, v in record.asset_materialization.metadata.items()} if record else {}
+    return latest_materialization(context.instance, key, context.partition_key)
 
 
 def _latest_metadata(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> dict:
-    return _record_metadata(_latest_record(context, key))
+    return record_metadata(_latest_record(context, key))
 
 
 def _missing(what: str, month: dt.date, **kw) -> dg.AssetCheckResult:
@@ -161,7 +154,7 @@ def build_trip_checks(
             got = parquet_rows(parquet)
             made = _latest_record(context, parquet_key)
             downloaded = _latest_record(context, raw_key)
-            meta = _record_metadata(made)
+            meta = record_metadata(made)
             counted_by_step = (
                 meta.get("rows_in") is not None
                 and meta.get("rows_dropped_zero_passengers") is not None

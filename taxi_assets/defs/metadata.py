@@ -1,4 +1,5 @@
-"""Materialization metadata shared by the assets: column schemas and a preview table."""
+"""Materialization metadata shared by the assets: column schemas, a preview table, and reading back
+the latest materialization of a month (its record and its metadata as plain values)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,16 @@ def preview(path: Path, columns: Sequence[Column], rows: int = 5) -> dg.Metadata
         records=[dg.TableRecord({k: _cell(v) for k, v in r.items()}) for r in records],
         schema=column_schema(columns),
     )
+
+
+def latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> dg.EventLogRecord | None:
+    """The latest materialization record of `key` for one partition, if any."""
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    return records[0] if records and records[0].asset_materialization is not None else None
+
+
+def record_metadata(record: dg.EventLogRecord | None) -> dict:
+    """A materialization record's metadata as plain values ({} for none)."""
+    if record is None:
+        return {}
+    return {k: v.value for k, v in (record.asset_materialization.metadata or {}).items()}

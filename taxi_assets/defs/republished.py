@@ -26,6 +26,7 @@ from taxi_assets.core.months import partition_month
 from taxi_assets.core.redaction import redact
 from taxi_assets.core.source import Remote
 from taxi_assets.core.tables import RAW_FILE, TaxiType
+from taxi_assets.defs.metadata import latest_materialization, record_metadata
 from taxi_assets.defs.resources import SourceResource
 
 MAX_PROBES_PER_TICK = 24
@@ -75,10 +76,7 @@ def build_republished_sensor(taxi: TaxiType, job, raw_file: dg.AssetsDefinition,
         for key in keys:
             month = partition_month(key)
             label = taxi.file_label(month)
-            records = context.instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=raw_file.key, asset_partitions=[key]), limit=1
-            ).records
-            meta = {k: v.value for k, v in (records[0].asset_materialization.metadata or {}).items()} if records else {}
+            meta = record_metadata(latest_materialization(context.instance, raw_file.key, key))
             url = client.url_for(taxi.name, month)
             if meta.get("source_url") != redact(url):
                 last = key

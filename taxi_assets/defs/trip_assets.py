@@ -27,7 +27,7 @@ from taxi_assets.core.redaction import redact
 from taxi_assets.core.tables import BIGQUERY_TABLE, CLEANED_PARQUET, GCS_OBJECT, POSTGRES_TABLE, RAW_FILE, TaxiType
 from taxi_assets.defs.automation import FOLLOW_UPSTREAM
 from taxi_assets.defs.failures import NETWORK_RETRY, cloud_errors, permanent, stop_on_interrupt
-from taxi_assets.defs.metadata import column_schema, preview
+from taxi_assets.defs.metadata import column_schema, latest_materialization, preview, record_metadata
 from taxi_assets.defs.preflight import PreflightResource
 from taxi_assets.defs.resources import (
     BigQueryResource,
@@ -361,12 +361,9 @@ class _Background:
 
 def _kept_validators(context: dg.AssetExecutionContext, url: str, kept_bytes: int) -> dict | None:
     """ETag / Last-Modified / size recorded when the kept copy was downloaded, if it is that copy."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1
-    ).records
-    if not records:
+    meta = record_metadata(latest_materialization(context.instance, context.asset_key, context.partition_key))
+    if not meta:
         return None
-    meta = {k: v.value for k, v in (records[0].asset_materialization.metadata or {}).items()}
     if meta.get("source_url") != redact(url) or meta.get("bytes") != kept_bytes:
         return None
     return {"etag": meta.get("etag"), "last_modified": meta.get("last_modified"), "bytes": meta.get("bytes")}
