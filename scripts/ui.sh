@@ -32,11 +32,12 @@ echo "   its log (this session, every run's events): $log   Ctrl-C stops the UI"
 # job starts with SIGINT ignored (so SIGTERM would be ignored too): env --default-signal restores it.
 setsid env --default-signal=INT dg dev -h 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
 ui=$!
+# Every process of dg dev's session, whatever its process group (run workers included), by session id.
 stop() {
   trap - INT TERM
-  kill -TERM -- "-$ui" 2>/dev/null || return 0
-  for _ in $(seq 1 30); do kill -0 -- "-$ui" 2>/dev/null || { echo "== UI stopped"; return 0; }; sleep 1; done
-  kill -KILL -- "-$ui" 2>/dev/null || true
+  pkill -TERM -s "$ui" 2>/dev/null || true
+  for _ in $(seq 1 30); do pgrep -s "$ui" >/dev/null || { echo "== UI stopped"; return 0; }; sleep 1; done
+  pkill -KILL -s "$ui" 2>/dev/null || true
   echo "== UI stopped (killed after 30 s)"
 }
 trap 'stop; exit 130' INT
