@@ -971,10 +971,11 @@ times are medians over {len(self.imports.get("dagster", []))} fresh interpreters
   reading every raw row (its materialization metadata) instead of decompressing the month again
   (0.8 s of the 1.37M-row job, 6.7 s of the 7.7M-row one); it reads the raw file again only where
   that count is missing or older than the raw file.
-- **Exit.** Every process that loads the definitions spent 0.7 s (the definitions alone) to 3 s (after
-  a month's run) in the interpreter's last garbage collection at exit (`py-spy dump --native`:
-  `gc_collect_main` under `Py_FinalizeEx`); `definitions.py` registers `gc.freeze` at exit, so what is
-  alive then is left to the OS. The job's shut-down (RUN_SUCCESS → exit) went from 2.05 s to 0.41 s.
+- **Exit.** Every process that loads the definitions spends 0.7 s (the definitions alone) to 3 s
+  (after a month's run) in the interpreter's last garbage collection at exit (`gc_collect_main`
+  under `Py_FinalizeEx`, py-spy). `atexit.register(gc.freeze)` cut the job's shut-down from 2.05 s to
+  0.41 s (this page's run used it) but was taken out again, unproven: with it the full suite's
+  UI-script test found dg dev's processes alive after a stop.
 - **Queue.** Reading the run queue every second in two threads (`run_coordinator`
   `dequeue_interval_seconds: 1`, `dequeue_use_threads`; Dagster's default is every 5 s, one thread)
   was tried: the run above used it, and the backfill was no faster (6.1× and 7.0× one job with it,

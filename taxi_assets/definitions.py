@@ -1,8 +1,5 @@
 """Everything Dagster loads: `dagster dev` (workspace.yaml), `dagster job execute -m taxi_assets.definitions`."""
 
-import atexit
-import gc
-
 import dagster as dg
 
 from taxi_assets.core.config import load_settings
@@ -18,8 +15,3 @@ defs = dg.Definitions.merge(
     dg.Definitions(schedules=[build_freshness_schedule(TAXI_TYPES.values(), _settings)]),
 )
 
-# Every process that loads this code location (a run, the code server, the daemon) spent 0.7 s (the
-# definitions alone) to 3 s (after a month's run) at exit in the interpreter's last garbage
-# collection, over objects the OS frees anyway: what is alive at exit is frozen out of it
-# (reference-count finalizers still run; figures in docs/BENCHMARKS.md).
-atexit.register(gc.freeze)
