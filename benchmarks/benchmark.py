@@ -1091,10 +1091,10 @@ it starts.
   the step.
 - **Backfill.** One run per month (two at once), as Dagster's backfill daemon makes them, so each
   month's replace is its own run, atomic and visible per partition. The 4× target is not met on
-  this machine, and the CPU table above says why: a month costs ~20 core-seconds in all, of which
+  this machine, and the CPU table above says why: a month costs ~22 core-seconds in all, of which
   the BigQuery emulator (DuckDB running the load and the month swap's INSERT … SELECT) takes 6-8
-  and Postgres 3.5; six months need ~130 core-seconds, ~65 s on two cores even with no queue,
-  no start-up and no daemon, against 4 × one job = 53-57 s. What would change that is outside
+  and Postgres 3.5; six months need 130-136 core-seconds, 65-68 s on two cores even with every core busy
+  all the time, against 4 × one job = 53-57 s. What would change that is outside
   the pipeline's code: real BigQuery (the load runs on Google's side), or more cores. A single-run
   backfill (`BackfillPolicy.single_run`) is not offered: it saves each run's start-up (~2.5 core-s a
   month) but the steps would run the months one after another in one process, giving up the two
