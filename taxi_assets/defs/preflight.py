@@ -16,6 +16,7 @@ sweeper (defs/sweeper.py). It refuses, in one message naming each problem:
 """
 
 import atexit
+import functools
 import gc
 import re
 import urllib.parse
@@ -89,17 +90,13 @@ def config_problems(environ_settings, run_config: dict) -> list[str]:
     return problems
 
 
-_FROZEN_AT_EXIT: list[bool] = []
-
-
+@functools.cache  # registered once per process
 def _skip_final_collection() -> None:
     """A process that executed a run spent 1-3 s at exit in the interpreter's last garbage collection,
     over a month's worth of objects the OS frees anyway: at exit they are frozen out of it (reference-count
     finalizers still run; figures in docs/BENCHMARKS.md). Only in run processes, registered once: the code
     server and the daemon (gRPC, long-lived) exit as Python leaves them."""
-    if not _FROZEN_AT_EXIT:
-        _FROZEN_AT_EXIT.append(True)
-        atexit.register(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def run_taxi_types(run: dg.DagsterRun) -> list[str]:
