@@ -434,7 +434,7 @@ def leg_backfill(spec: dict) -> dict:
     }
 
 
-SERVERS = {"postgres": "Postgres server", "fake-gcs-server": "GCS emulator", "bqemulator": "BigQuery emulator"}
+SERVERS = (("bin/postgres -D", "Postgres server"), ("fake-gcs-server", "GCS emulator"), ("bqemulator_launcher", "BigQuery emulator"))
 
 
 def _process_kind(p, daemon_pid: int) -> str:
@@ -455,8 +455,8 @@ def _server_cpu() -> dict[str, float]:
     for p in psutil.process_iter(["cmdline"]):
         with contextlib.suppress(psutil.Error):
             cmd = " ".join(p.info["cmdline"] or [])
-            kind = next((k for k in SERVERS if k in cmd.split(" ")[0] or (k == "bqemulator" and "bqemulator_launcher" in cmd)), None)
-            if kind is None or (kind == "postgres" and " -D " not in cmd):
+            name = next((name for marker, name in SERVERS if marker in cmd), None)
+            if name is None:
                 continue
             t = p.cpu_times()
             total = t.user + t.system + t.children_user + t.children_system
@@ -464,7 +464,7 @@ def _server_cpu() -> dict[str, float]:
                 with contextlib.suppress(psutil.Error):
                     ct = c.cpu_times()
                     total += ct.user + ct.system
-            out[SERVERS[kind]] = out.get(SERVERS[kind], 0.0) + total
+            out[name] = out.get(name, 0.0) + total
     return out
 
 

@@ -22,7 +22,7 @@ Written here because dagster-postgres has no option for it (one class, one conce
 from typing import Any
 
 from dagster_postgres import DagsterPostgresStorage
-from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
 POOL_SIZE = 2  # connections kept open per storage (the run, the events, the schedules): a run's main thread and one more
 MAX_OVERFLOW = 8  # opened beyond that when threads need them at once (the daemon), closed when returned
@@ -49,8 +49,6 @@ class PooledPostgresStorage(DagsterPostgresStorage):
 
 def _pool(storage) -> None:
     """Replace a dagster-postgres storage's NullPool engine by a pooled one (as optimize_for_webserver does)."""
-    from dagster_postgres.utils import create_pg_engine
-
     kwargs: dict[str, Any] = {
         "isolation_level": "AUTOCOMMIT",
         "pool_size": POOL_SIZE,
