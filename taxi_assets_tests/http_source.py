@@ -11,6 +11,13 @@ page with status 200; "stall" sends the headers and half the body, then waits (a
 `stall_seconds`, or until `release()`) before the rest. A path with no file is answered `missing_status` (404; 403 is what
 CloudFront in front of the TLC's bucket answers, to HEAD and GET alike). Files are served with ETag (answering If-None-Match with 304),
 Last-Modified, HEAD and single Range support. POSTs (webhooks) are recorded in `posts`.
+
+In a container (the deployment test runs it as a Compose service; stdlib only):
+
+    python3 http_source.py ROOT PORT        serves ROOT on 0.0.0.0:PORT (the container's own network)
+
+with `control=True`: the test scripts faults and reads counts over HTTP under /_control/
+(`RemoteSource` is the client, with the same script / count / release methods).
 """
 
 from __future__ import annotations
@@ -19,12 +26,17 @@ import collections
 import email.utils
 import hashlib
 import http.server
+import json
+import sys
 import threading
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 
 class SourceServer:
-    def __init__(self, root: Path, missing_status: int = 404):
+    def __init__(self, root: Path, missing_status: int = 404, host: str = "127.0.0.1", port: int = 0,
+                 control: bool = False):
         self.root = Path(root)
         self.missing_status = missing_status
         self.faults: dict[str, collections.deque] = collections.defaultdict(collections.deque)
@@ -42,11 +54,15 @@ class SourceServer:
                 outer._serve(self, head=True)
 
             def do_GET(self):
+                if control and self.path.startswith("/_control/"):
+                    return outer._control(self, b"")
                 outer._serve(self, head=False)
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n)
+                if control and self.path.startswith("/_control/"):
+                    return outer._control(self, body)
                 with outer._lock:
                     outer.requests.append(("POST", self.path))
                     outer.posts.append((self.path, body))
@@ -60,9 +76,9 @@ class SourceServer:
         self.posts: list[tuple[str, bytes]] = []
         self.stall_seconds = 120.0
         self._released = threading.Event()
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"http://{host}:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> SourceServer:
@@ -85,6 +101,29 @@ class SourceServer:
     def count(self, path: str, method: str = "GET") -> int:
         with self._lock:
             return sum(1 for m, p in self.requests if p == path and m == method)
+
+    def _control(self, h: http.server.BaseHTTPRequestHandler, body: bytes) -> None:
+        """/_control/script (POST {"path", "faults"}), /_control/release (POST), /_control/count?path=&method=."""
+        url = urllib.parse.urlsplit(h.path)
+        if url.path == "/_control/script":
+            args = json.loads(body)
+            self.script(args["path"], args["faults"])
+            answer = {}
+        elif url.path == "/_control/release":
+            self.release()
+            answer = {}
+        elif url.path == "/_control/count":
+            q = dict(urllib.parse.parse_qsl(url.query))
+            answer = {"count": self.count(q["path"], q.get("method", "GET"))}
+        else:
+            h.send_error(404)
+            return
+        data = json.dumps(answer).encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
 
     def _next_fault(self, path: str):
         with self._lock:
@@ -160,3 +199,30 @@ class SourceServer:
             self._released.wait(self.stall_seconds)  # a bounded wait: the client is killed meanwhile
             start = half
         h.wfile.write(data[start:end])
+
+
+class RemoteSource:
+    """The client of a SourceServer started with `control=True` elsewhere (in a container)."""
+
+    def __init__(self, control_url: str):
+        self.control_url = control_url.rstrip("/")
+
+    def _call(self, what: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        with urllib.request.urlopen(f"{self.control_url}/_control/{what}", data=data, timeout=10) as r:
+            return json.loads(r.read())
+
+    def script(self, path: str, faults: list) -> None:
+        self._call("script", {"path": path, "faults": faults})
+
+    def release(self) -> None:
+        self._call("release", {})
+
+    def count(self, path: str, method: str = "GET") -> int:
+        return self._call("count?" + urllib.parse.urlencode({"path": path, "method": method}))["count"]
+
+
+if __name__ == "__main__":
+    server = SourceServer(Path(sys.argv[1]), host="0.0.0.0", port=int(sys.argv[2]), control=True)
+    print(f"serving {sys.argv[1]} on port {sys.argv[2]}", flush=True)
+    server.httpd.serve_forever(poll_interval=0.05)

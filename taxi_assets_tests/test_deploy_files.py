@@ -2,6 +2,7 @@
 deployment runs, keeps secrets out, puts the files on GCS, turns run monitoring and run retries on
 as deploy/compose/dagster.yaml does, and validates against the Dagster chart's values.schema.json."""
 
+import ipaddress
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 VALUES = yaml.safe_load((REPO / "deploy" / "helm" / "values.yaml").read_text())
 COMPOSE = yaml.safe_load((REPO / "deploy" / "compose" / "compose.yaml").read_text())
-COMPOSE_LOCAL = yaml.safe_load((REPO / "deploy" / "compose" / "compose.local.yaml").read_text())
+EMULATORS = yaml.safe_load((REPO / "deploy" / "compose" / "compose.emulators.yaml").read_text())
 INSTANCE = yaml.safe_load((REPO / "deploy" / "compose" / "dagster.yaml").read_text())
 [DEPLOYMENT] = VALUES["dagster-user-deployments"]["deployments"]
 
@@ -33,9 +34,49 @@ def test_the_chart_runs_the_compose_image_and_code_server_command():
     # the chart runs `dagster code-server start -h 0.0.0.0 -p <port>` and appends codeServerArgs
     assert command == ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", str(DEPLOYMENT["port"]),
                        *DEPLOYMENT["codeServerArgs"]]
-    local = COMPOSE_LOCAL["services"]["user-code"]
-    assert local["image"] == COMPOSE["services"]["user-code"]["image"]
-    assert local["command"][:3] == command[:3] and local["command"][-2:] == command[-2:]
+
+
+def test_the_emulators_file_adds_services_and_variables_and_changes_nothing_else():
+    """compose.emulators.yaml runs compose.yaml as it is: the Dagster services keep their image and
+    command, Postgres keeps its contract, the emulators publish nothing, and real GCP is one file less."""
+    services = EMULATORS["services"]
+    placement = {"networks", "extra_hosts"}  # the fixed addresses (the file says why)
+    for name in ("user-code", "webserver", "daemon"):
+        assert set(services[name]) <= {"environment", "depends_on", *placement}, name
+        env = services[name]["environment"]
+        assert env["STORAGE_EMULATOR_HOST"] == "http://gcs:4443" and env["BIGQUERY_EMULATOR_HOST"] == "http://bigquery:9050"
+    context = json.loads(services["user-code"]["environment"]["DAGSTER_CONTAINER_CONTEXT"])
+    assert set(context["docker"]["env_vars"]) == {"STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"}  # each run too
+    assert set(services["postgres"]) == {"image", "command", *placement}  # compose.yaml's variables, volumes, init script
+    for name, service in services.items():
+        assert "ports" not in service, name
+        if name in ("gcs", "bigquery"):
+            assert service["env_file"] == "${TAXI_ENV_FILE:-.env}", name
+    assert any(v.startswith("gcs-data:/data/gcs") for v in services["bigquery"]["volumes"])  # load jobs read the lake
+    assert "EMULATOR" not in (REPO / "deploy" / "compose" / "compose.yaml").read_text()
+    # every service and run finds the others at the addresses they have, outside the dynamic range
+    hosts = dict(h.split(":") for h in EMULATORS["x-hosts"])
+    assert context["docker"]["container_kwargs"]["extra_hosts"] == hosts
+    pinned = {name: s["networks"]["default"]["ipv4_address"] for name, s in services.items() if "networks" in s}
+    assert pinned == hosts
+    [ipam] = EMULATORS["networks"]["default"]["ipam"]["config"]
+    subnet, dynamic = ipaddress.ip_network(ipam["subnet"]), ipaddress.ip_network(ipam["ip_range"])
+    assert all(ipaddress.ip_address(ip) in subnet and ipaddress.ip_address(ip) not in dynamic for ip in hosts.values())
+    assert all(s.get("extra_hosts") == EMULATORS["x-hosts"] for s in services.values())
+    assert "EMULATOR" not in (REPO / "deploy" / "helm" / "values.yaml").read_text()
+
+
+def test_the_stack_image_keeps_the_postgres_image_contract_compose_relies_on():
+    postgres = COMPOSE["services"]["postgres"]
+    [data] = [v.split(":")[1] for v in postgres["volumes"] if v.startswith("postgres-data:")]
+    [init] = [v.split(":")[1] for v in postgres["volumes"] if v.startswith("./postgres-init.sql:")]
+    dockerfile = (REPO / "deploy" / "compose" / "stack" / "Dockerfile").read_text()
+    entry = (REPO / "deploy" / "compose" / "stack" / "service.sh").read_text()
+    assert f"PGDATA={data}" in dockerfile and "USER stack" in dockerfile
+    assert init.rsplit("/", 1)[0] + "/*.sql" in entry
+    for var in postgres["environment"]:
+        assert f"${{{var}" in entry, var
+    assert "${POSTGRES_PASSWORD" in entry  # from the env file, as with the official image
 
 
 def test_the_chart_gives_runs_the_environment_of_the_compose_runs_with_secrets_from_kubernetes():
@@ -117,14 +158,12 @@ def test_compose_publishes_on_loopback_only_and_reads_secrets_from_an_uncommitte
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
         assert service["env_file"] == "${TAXI_ENV_FILE:-.env}", name  # secrets from the env file, not the compose file
-    for name, service in COMPOSE_LOCAL["services"].items():  # host networking: the servers bind 127.0.0.1 themselves
-        assert service["network_mode"] == "host" and "0.0.0.0" not in service["command"], name
     assert "deploy/compose/.env" in (REPO / ".gitignore").read_text().splitlines()
     assert (REPO / "deploy" / "compose" / ".env.example").exists()
 
 
-@pytest.mark.parametrize("compose", [COMPOSE, COMPOSE_LOCAL], ids=["compose.yaml", "compose.local.yaml"])
-def test_the_daemon_and_webserver_reach_the_docker_api_and_every_service_gets_the_instance(compose):
+def test_the_daemon_and_webserver_reach_the_docker_api_and_every_service_gets_the_instance():
+    compose = COMPOSE
     for name in ("daemon", "webserver"):  # launch and terminate runs' containers
         service = compose["services"][name]
         assert service["environment"]["DOCKER_HOST"] == "unix:///var/run/docker.sock", name

@@ -1,35 +1,40 @@
-"""The Compose deployment, really run: the image built with no registry (deploy/build-image.sh), the
-user-code server, webserver and daemon up with podman-compose (deploy/compose/compose.local.yaml:
-compose.yaml's services on the test's local stack), a three-month backfill launched through the
-webserver's GraphQL API, each run in a container of its own (DockerRunLauncher against podman's
-Docker API socket), then one run's container killed mid-month: run monitoring fails the run and
-run retries retry it to success, the month loaded exactly once.
+"""The Compose deployment, really run: the image built with no registry (deploy/build-image.sh),
+compose.yaml brought up with podman-compose as it is, plus compose.emulators.yaml (Postgres, the
+GCS and BigQuery emulators as services, from the local stack's image deploy/compose/stack/) and the
+test's own download site as a service; a three-month backfill launched through the webserver's
+GraphQL API, each run in a container of its own (DockerRunLauncher against podman's Docker API
+socket), every store read from inside the deployment; then one run's container killed mid-month:
+run monitoring fails the run and run retries retry it to success, the month loaded exactly once.
 
-Needs root, podman and debootstrap (scripts/bootstrap.sh installs them with apt-get as root);
-skipped with the reason otherwise. About 4 minutes with the base image cached, 6 without.
+Needs root, podman and debootstrap (scripts/test.sh installs them with apt-get as root); skipped
+with the reason otherwise. About 5 minutes with the base image cached, 7 without.
 """
 
 import datetime as dt
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
+import yaml
 
-from taxi_assets import report
 from taxi_assets_tests.helpers import expected_kept
+from taxi_assets_tests.http_source import RemoteSource
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_DIR = REPO / "deploy" / "compose"
 IMAGE = "localhost/taxi-assets:test"
+STACK_IMAGE = "localhost/taxi-assets-stack:test"
+SOURCE_IP = "10.89.77.20"  # the download site's service (the emulators' fixed addresses: 10.89.77.10-13)
 MONTHS = ["2021-01-01", "2021-02-01", "2021-03-01"]
 PODMAN_COMPOSE = Path(sys.executable).parent / "podman-compose"
 CONTAINERS_CONF = REPO / "deploy" / "podman" / "containers.conf"
@@ -116,8 +121,8 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(local_stack, source_server, tmp_path_factory):
-    work = tmp_path_factory.mktemp("deployment")  # the socket and the env file (secrets)
+def deployment(sample_site, tmp_path_factory):
+    work = tmp_path_factory.mktemp("deployment")  # the socket, the env file (secrets), the test's override
     logs = REPO / "test-artifacts" / "deployment"  # the build, compose, services' and runs' logs
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
@@ -125,7 +130,8 @@ def deployment(local_stack, source_server, tmp_path_factory):
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
     t0 = time.monotonic()
     _run(["bash", str(REPO / "deploy" / "build-image.sh"), IMAGE], log, env={**env, "PYTHON": sys.executable}, timeout=900)
-    print(f"image built in {time.monotonic() - t0:.0f} s")
+    _run(["bash", str(COMPOSE_DIR / "stack" / "build.sh"), STACK_IMAGE], log, env={**env, "PYTHON": sys.executable}, timeout=900)
+    print(f"images built in {time.monotonic() - t0:.0f} s")
 
     # podman's Docker-compatible API, for the daemon's DockerRunLauncher
     sock = work / "podman.sock"
@@ -136,40 +142,57 @@ def deployment(local_stack, source_server, tmp_path_factory):
         assert time.monotonic() < deadline and service.poll() is None, "podman system service did not start"
         time.sleep(0.5)
     sock.chmod(0o660)  # root's group: the daemon's container (a non-root user) joins it (group_add)
-    stack = local_stack.env()
-    suffix = uuid.uuid4().hex[:8]
-    with psycopg.connect(stack["TAXI_POSTGRES_URL"], autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE dagster_{suffix}")  # this deployment's own instance
-    ui_port, code_port = _free_port(), _free_port()
+
+    # the download site as a service of the deployment's network: the sample files, readable by the
+    # stack image's non-root user, served by http_source.py (its faults scripted from here)
+    site = Path(tempfile.mkdtemp(prefix="taxi-site-"))
+    shutil.copytree(sample_site, site, dirs_exist_ok=True)
+    for p in [site, *site.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    password = secrets.token_urlsafe(18)
     values = {
-        "TAXI_DAGSTER_PG_URL": stack["TAXI_DAGSTER_PG_URL"].rsplit("/", 1)[0] + f"/dagster_{suffix}",
-        "TAXI_POSTGRES_URL": stack["TAXI_POSTGRES_URL"],
-        "TAXI_POSTGRES_SCHEMA": f"d_{suffix}",
-        "TAXI_DATA_DIR": f"gs://{stack['TAXI_GCS_BUCKET']}/d_{suffix}/files",
-        "TAXI_GCS_BUCKET": stack["TAXI_GCS_BUCKET"],
-        "TAXI_GCS_PREFIX": f"d_{suffix}",
-        "TAXI_GCP_PROJECT": stack["TAXI_GCP_PROJECT"],
-        "TAXI_BQ_PROJECT": stack["TAXI_BQ_PROJECT"],
-        "TAXI_BQ_DATASET": f"d_{suffix}",
+        "POSTGRES_PASSWORD": password,
+        "TAXI_POSTGRES_URL": f"postgresql://taxi:{password}@postgres:5432/taxi",
+        "TAXI_DAGSTER_PG_URL": f"postgresql+psycopg2://taxi:{password}@postgres:5432/dagster",
+        "TAXI_DATA_DIR": "gs://taxi-lake/files",
+        "TAXI_GCS_BUCKET": "taxi-lake",
+        "TAXI_GCP_PROJECT": "taxi-local",
+        "TAXI_BQ_PROJECT": "taxi-local",
+        "TAXI_BQ_DATASET": "nyc_taxi",
         "TAXI_BQ_LOCATION": "US",
-        "STORAGE_EMULATOR_HOST": stack["STORAGE_EMULATOR_HOST"],
-        "BIGQUERY_EMULATOR_HOST": stack["BIGQUERY_EMULATOR_HOST"],
-        "TAXI_SOURCE_URL": source_server.url + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
-        "TAXI_ZONES_URL": source_server.url + "/misc/taxi_zone_lookup.csv",
+        "TAXI_SOURCE_URL": "http://source:8080/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
+        "TAXI_ZONES_URL": "http://source:8080/misc/taxi_zone_lookup.csv",
     }
     env_file = work / "taxi.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     env_file.chmod(0o600)
-    workspace = work / "workspace.yaml"
-    workspace.write_text(f"load_from:\n  - grpc_server: {{host: 127.0.0.1, port: {code_port}, location_name: taxi_assets}}\n")
-    compose_env = {**env, "TAXI_IMAGE": IMAGE, "TAXI_ENV_FILE": str(env_file), "TAXI_WORKSPACE": str(workspace),
-                   "TAXI_UI_PORT": str(ui_port), "TAXI_CODE_PORT": str(code_port), "DOCKER_SOCKET": str(sock)}
-    project = f"taxi-{suffix}"
-    compose = [str(PODMAN_COMPOSE), "-p", project, "-f", str(COMPOSE_DIR / "compose.local.yaml")]
+    ui_port, source_port = _free_port(), _free_port()
+    # the test's own service, at a fixed address as the emulators' (compose.emulators.yaml says why);
+    # each run gets its two variables and its address beside the emulators'
+    emulators = yaml.safe_load((COMPOSE_DIR / "compose.emulators.yaml").read_text())["services"]
+    context = json.loads(emulators["user-code"]["environment"]["DAGSTER_CONTAINER_CONTEXT"])
+    context["docker"]["env_vars"] += ["TAXI_SOURCE_URL", "TAXI_ZONES_URL"]
+    context["docker"]["container_kwargs"]["extra_hosts"]["source"] = SOURCE_IP
+    override = work / "compose.test.yaml"
+    override.write_text(json.dumps({
+        "services": {
+            "source": {"image": STACK_IMAGE, "entrypoint": ["python3", "/srv/http_source.py", "/site", "8080"],
+                       "volumes": [f"{site}:/site:ro", f"{REPO / 'taxi_assets_tests' / 'http_source.py'}:/srv/http_source.py:ro"],
+                       "ports": [f"127.0.0.1:{source_port}:8080"],
+                       "networks": {"default": {"ipv4_address": SOURCE_IP}}},
+            "user-code": {"environment": {"DAGSTER_CONTAINER_CONTEXT": json.dumps(context)}},
+        },
+    }))
+    compose_env = {**env, "TAXI_IMAGE": IMAGE, "TAXI_STACK_IMAGE": STACK_IMAGE, "TAXI_ENV_FILE": str(env_file),
+                   "TAXI_UI_PORT": str(ui_port), "DOCKER_SOCKET": str(sock)}
+    project = f"taxi-{uuid.uuid4().hex[:8]}"
+    compose = [str(PODMAN_COMPOSE), "-p", project, "-f", str(COMPOSE_DIR / "compose.yaml"),
+               "-f", str(COMPOSE_DIR / "compose.emulators.yaml"), "-f", str(override)]
     dep = Deployment(f"http://127.0.0.1:{ui_port}", env, log)
+    source = RemoteSource(f"http://127.0.0.1:{source_port}")
     try:
         _run([*compose, "up", "-d"], log, env=compose_env)
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 240
         while True:
             try:
                 data = dep.graphql("{ workspaceOrError { ... on Workspace { locationEntries { name "
@@ -181,21 +204,26 @@ def deployment(local_stack, source_server, tmp_path_factory):
                 pass
             assert time.monotonic() < deadline, f"the deployment did not come up; see {log}"
             time.sleep(3)
-        dep.values, dep.image_ready = values, time.monotonic() - t0
+        dep.values, dep.source, dep.project, dep.image_ready = values, source, project, time.monotonic() - t0
         yield dep
     finally:
-        source_server.release()
-        for name in ("webserver", "daemon", "user-code"):
-            subprocess.run(["podman", "logs", f"{project}_{name}_1"], env=env, stdout=open(logs / f"{name}.log", "wb"),
-                           stderr=subprocess.STDOUT)
-        subprocess.run([*compose, "down"], env=compose_env, capture_output=True, timeout=300)
-        runs = subprocess.run(["podman", "ps", "-aq", "--filter", f"ancestor={IMAGE}"], env=env, capture_output=True, text=True)
-        for container in runs.stdout.split():  # the runs' containers: their logs, then away
+        try:
+            source.release()
+        except OSError:
+            pass
+        runs = subprocess.run(["podman", "ps", "-aq", "--filter", f"ancestor={IMAGE}", "--filter", "label=dagster/run_id"],
+                              env=env, capture_output=True, text=True)
+        for container in runs.stdout.split():  # the runs' containers: their logs, then away (they hold the network)
             subprocess.run(["podman", "logs", container], env=env, stdout=open(logs / f"run-{container[:12]}.log", "wb"),
                            stderr=subprocess.STDOUT)
             subprocess.run(["podman", "rm", "-f", container], env=env, capture_output=True)
+        for name in ("webserver", "daemon", "user-code", "postgres", "gcs", "bigquery", "source"):
+            subprocess.run(["podman", "logs", f"{project}_{name}_1"], env=env, stdout=open(logs / f"{name}.log", "wb"),
+                           stderr=subprocess.STDOUT)
+        subprocess.run([*compose, "down", "-v"], env=compose_env, capture_output=True, timeout=300)
         service.terminate()
         service.wait(30)
+        shutil.rmtree(site, ignore_errors=True)
 
 
 def test_the_image_is_production_only_non_root_and_its_definitions_validate(deployment):
@@ -211,15 +239,24 @@ def test_the_image_is_production_only_non_root_and_its_definitions_validate(depl
     assert found == ["[]"]  # no test tools, no local-stack packages, no test files of ours
 
 
-def _month_counts(values: dict, month: dt.date) -> dict[str, int | None]:
-    from taxi_assets.core.config import load_settings
+COUNT_SCRIPT = """
+import datetime as dt, json, os, sys
+from taxi_assets import report
+from taxi_assets.core.config import load_settings
+settings = load_settings(os.environ)
+print(json.dumps({m: report.store_counts("green", dt.date.fromisoformat(m), settings) for m in sys.argv[1:]}, default=str))
+"""
 
-    settings = load_settings({**os.environ, **values})
-    return {store: rows for store, (_, rows) in report.store_counts("green", month, settings).items()}
+
+def _store_counts(dep, months: list[str]) -> dict[str, dict[str, tuple[str, int | None]]]:
+    """Each month's (where, rows) per store, read inside the deployment (its user-code container):
+    the stores are the deployment's own Postgres, GCS and BigQuery services."""
+    out = dep.podman("exec", f"{dep.project}_user-code_1", "python", "-c", COUNT_SCRIPT, *months)
+    return json.loads(out.strip().splitlines()[-1])
 
 
-def test_a_backfill_runs_each_month_in_its_own_container_and_a_killed_run_is_retried(deployment, sample_site, source_server):
-    dep, values = deployment, deployment.values
+def test_a_backfill_runs_each_month_in_its_own_container_and_a_killed_run_is_retried(deployment, sample_site):
+    dep, values, source = deployment, deployment.values, deployment.source
     t0 = time.monotonic()
     launched = dep.graphql(
         """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
@@ -245,19 +282,21 @@ def test_a_backfill_runs_each_month_in_its_own_container_and_a_killed_run_is_ret
     backfill_seconds = time.monotonic() - t0
 
     expected = {}
+    stores = _store_counts(dep, MONTHS)
     for key in MONTHS:
         month = dt.date.fromisoformat(key)
         rows_in, dropped = expected_kept(sample_site / "green" / f"green_tripdata_{month:%Y-%m}.csv.gz", True)
         expected[key] = rows_in - dropped
-        counts = _month_counts(values, month)
+        counts = {store: rows for store, (_, rows) in stores[key].items()}
+        assert set(counts) >= {"postgres", "gcs", "bigquery"}, counts
         assert counts == dict.fromkeys(counts, expected[key]), (key, counts)
-        where = report.store_counts("green", month, _settings(values))["parquet"][0]
+        where = stores[key]["parquet"][0]
         assert where.startswith(values["TAXI_DATA_DIR"] + "/green/cleaned_parquet/")  # in the bucket, not on a disk
 
     # one run of 2021-02 again, its container killed while it downloads (mid-month)
     path = "/green/green_tripdata_2021-02.csv.gz"
-    gets = source_server.count(path)
-    source_server.script(path, ["stall"])
+    gets = source.count(path)
+    source.script(path, ["stall"])
     tag = f"kill-{uuid.uuid4().hex[:6]}"
     launched = dep.graphql(
         """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
@@ -270,7 +309,7 @@ def test_a_backfill_runs_each_month_in_its_own_container_and_a_killed_run_is_ret
     assert launched["__typename"] == "LaunchRunSuccess", launched
     first_id = launched["run"]["runId"]
     deadline = time.monotonic() + 180
-    while source_server.count(path) == gets:  # the run's container is in the middle of the download
+    while source.count(path) == gets:  # the run's container is in the middle of the download
         assert time.monotonic() < deadline, f"the run never reached the download; see {dep.log}"
         time.sleep(1)
     [first] = [r for r in dep.runs("test", tag) if r["runId"] == first_id]
@@ -284,12 +323,6 @@ def test_a_backfill_runs_each_month_in_its_own_container_and_a_killed_run_is_ret
     assert retry["status"] == "SUCCESS" and retry["tags"]["dagster/parent_run_id"] == first_id
     assert retry["tags"]["docker/container_id"] != first["tags"]["docker/container_id"]
     print(f"backfill of 3 months {backfill_seconds:.0f} s; killed run retried to success in {time.monotonic() - t_kill:.0f} s")
-    month = dt.date(2021, 2, 1)
-    counts = _month_counts(values, month)
+    source.release()
+    counts = {store: rows for store, (_, rows) in _store_counts(dep, ["2021-02-01"])["2021-02-01"].items()}
     assert counts == dict.fromkeys(counts, expected["2021-02-01"]), counts  # exactly once in every store
-
-
-def _settings(values: dict):
-    from taxi_assets.core.config import load_settings
-
-    return load_settings({**os.environ, **values})
