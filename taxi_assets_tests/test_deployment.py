@@ -243,14 +243,20 @@ COUNT_SCRIPT = """
 import datetime as dt, json, os, sys
 from taxi_assets import report
 from taxi_assets.core.config import load_settings
+from taxi_assets.core.stores.from_settings import open_stores
+from taxi_assets.core.tables import CLEANED_PARQUET, RAW_FILE
 settings = load_settings(os.environ)
-print(json.dumps({m: report.store_counts("green", dt.date.fromisoformat(m), settings) for m in sys.argv[1:]}, default=str))
+out = {m: report.store_counts("green", dt.date.fromisoformat(m), settings) for m in sys.argv[1:]}
+with open_stores(settings) as stores:
+    for m in sys.argv[1:]:
+        out[m]["files"] = [stores.file_store.where(("green", key), m) for key in (RAW_FILE, CLEANED_PARQUET)]
+print(json.dumps(out, default=str))
 """
 
 
-def _store_counts(dep, months: list[str]) -> dict[str, dict[str, tuple[str, int | None]]]:
-    """Each month's (where, rows) per store, read inside the deployment (its user-code container):
-    the stores are the deployment's own Postgres, GCS and BigQuery services."""
+def _store_counts(dep, months: list[str]) -> dict[str, dict]:
+    """Each month's (where, rows) per store, and where its raw and cleaned files are, read inside the
+    deployment (its user-code container): the stores are the deployment's own services."""
     out = dep.podman("exec", f"{dep.project}_user-code_1", "python", "-c", COUNT_SCRIPT, *months)
     return json.loads(out.strip().splitlines()[-1])
 
@@ -287,11 +293,13 @@ def test_a_backfill_runs_each_month_in_its_own_container_and_a_killed_run_is_ret
         month = dt.date.fromisoformat(key)
         rows_in, dropped = expected_kept(sample_site / "green" / f"green_tripdata_{month:%Y-%m}.csv.gz", True)
         expected[key] = rows_in - dropped
+        raw, cleaned = stores[key].pop("files")
         counts = {store: rows for store, (_, rows) in stores[key].items()}
         assert set(counts) >= {"postgres", "gcs", "bigquery"}, counts
         assert counts == dict.fromkeys(counts, expected[key]), (key, counts)
-        where = stores[key]["parquet"][0]
-        assert where.startswith(values["TAXI_DATA_DIR"] + "/green/cleaned_parquet/")  # in the bucket, not on a disk
+        # both files are objects in the bucket (runs share no disk), found by month
+        assert raw.startswith(values["TAXI_DATA_DIR"] + f"/green/raw_file/{key}."), raw
+        assert cleaned.startswith(values["TAXI_DATA_DIR"] + f"/green/cleaned_parquet/{key}."), cleaned
 
     # one run of 2021-02 again, its container killed while it downloads (mid-month)
     path = "/green/green_tripdata_2021-02.csv.gz"
@@ -324,5 +332,5 @@ def test_a_backfill_runs_each_month_in_its_own_container_and_a_killed_run_is_ret
     assert retry["tags"]["docker/container_id"] != first["tags"]["docker/container_id"]
     print(f"backfill of 3 months {backfill_seconds:.0f} s; killed run retried to success in {time.monotonic() - t_kill:.0f} s")
     source.release()
-    counts = {store: rows for store, (_, rows) in _store_counts(dep, ["2021-02-01"])["2021-02-01"].items()}
+    counts = {store: rows for store, (_, rows) in _store_counts(dep, ["2021-02-01"])["2021-02-01"].items() if store != "files"}
     assert counts == dict.fromkeys(counts, expected["2021-02-01"]), counts  # exactly once in every store

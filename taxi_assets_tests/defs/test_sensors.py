@@ -122,11 +122,14 @@ def test_rematerialized_parquet_brings_its_month_downstream_along(pipeline_env):
     with dg.instance_for_test() as instance:
         key = lambda n: dg.AssetKey(["yellow", n])  # noqa: E731
         materialize(instance, [key(n) for n in ("raw_file", "cleaned_parquet", "postgres_table", "gcs_object", "bigquery_table")], "2021-01-01")
-        first = dg.evaluate_automation_conditions(defs=assets, instance=instance)
+        # every asset and check, named here: the tester's own default selection passes a beta parameter
+        everything = dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks()
+        first = dg.evaluate_automation_conditions(defs=assets, instance=instance, asset_selection=everything)
         assert first.total_requested == 0  # the full run already loaded everything
 
         materialize(instance, [key("cleaned_parquet")], "2021-01-01")
-        second = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=first.cursor)
+        second = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=first.cursor,
+                                                   asset_selection=everything)
         requested = {
             (r.key.to_user_string(), pk)
             for r in second.results
