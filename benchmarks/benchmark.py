@@ -1074,6 +1074,13 @@ it starts.
   Postgres load and the BigQuery load run at once. Started together with the Postgres load, the
   upload took 2.1-2.6 s (it needs the interpreter between chunks, and the Postgres encoder holds
   it), and BigQuery waited for it: the step went from 8.1 s to 5.8-6.4 s.
+- **BigQuery first loads.** A month the table does not hold yet (every month of a first
+  backfill) is appended by one load job straight into the table, all its rows or none; only a
+  month already there goes through staging and the transaction's DELETE + INSERT … SELECT (a
+  table that gained columns too: the emulator's load jobs match parquet columns by position). The
+  GCS → BigQuery leg went from 2.89 s (run of 2026-12-02 16:11 UTC, through staging) to 1.99 s; in
+  the backfill the emulator's CPU went from 7.6 to 6.9 core-s a month. On real BigQuery it also
+  saves the INSERT … SELECT's bytes billed over the staged month.
 - **Client imports.** `dagster_gcp` and the BigQuery client (~1 s of imports) are imported in a
   thread from the start of a run that uses the lake (`LakeResource.setup_for_execution`), while the
   month downloads and is cleaned, instead of at the top of the load step.

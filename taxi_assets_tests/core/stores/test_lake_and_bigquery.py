@@ -65,6 +65,29 @@ def test_bigquery_month_loaded_twice_is_there_once_and_months_are_independent(la
     assert tables == {GREEN.table}
 
 
+def test_a_first_load_appends_straight_into_the_table_and_a_reload_swaps_through_staging(lake, warehouse, tmp_path, monkeypatch):
+    small, big = month_parquet(tmp_path, JAN, 400), month_parquet(tmp_path, JAN, 700)
+    uri_small, uri_big = lake.upload(small, "green/first.parquet").uri, lake.upload(big, "green/second.parquet").uri
+    loads = []  # (destination, uri) of every load job
+    real_client = warehouse.client
+
+    def recording_client():
+        client = real_client()
+        real_load = client.load_table_from_uri
+        monkeypatch.setattr(client, "load_table_from_uri",
+                            lambda u, d, **kw: loads.append((str(d), u)) or real_load(u, d, **kw))
+        return client
+
+    monkeypatch.setattr(warehouse, "client", recording_client)
+    target = warehouse.table_id(GREEN.table)
+    assert warehouse.replace_month_from_uri(GREEN.table, GREEN.all_columns, JAN, uri_small) == pq.ParquetFile(small).metadata.num_rows
+    assert loads == [(target, uri_small)]  # the month was not there: one load job into the table
+    n_big = pq.ParquetFile(big).metadata.num_rows
+    assert warehouse.replace_month_from_uri(GREEN.table, GREEN.all_columns, JAN, uri_big) == n_big
+    assert loads[1] == (warehouse.table_id(f"{GREEN.table}__load_202101"), uri_big)  # replaced through staging
+    assert warehouse.count_month(GREEN.table, JAN) == n_big  # the first file's rows are gone, not added to
+
+
 def test_times_keep_their_wall_clock_value_in_bigquery(lake, warehouse, tmp_path):
     jan = month_parquet(tmp_path, JAN, 500)
     uri = lake.upload(jan, "green/times.parquet").uri
