@@ -24,6 +24,7 @@ postgres)
     pg_ctl -D "$PGDATA" -m fast -w -s stop
     echo "postgres: initialised $PGDATA (user $user, database $db)"
   fi
+  # the settings of the local stack's Postgres (PG_SETTINGS in taxi_assets/localstack/stack.py)
   exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp \
     -c shared_buffers=256MB -c max_wal_size=2GB -c synchronous_commit=off
   ;;

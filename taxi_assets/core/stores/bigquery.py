@@ -125,11 +125,13 @@ class BigQueryStore:
         ds.location = self.location
         client.create_dataset(ds, exists_ok=True, **self._call)
 
-    def ensure_month_table(self, client: bigquery.Client, table: str, columns: Sequence[Column]) -> list[str]:
+    def ensure_month_table(self, client: bigquery.Client, table: str, columns: Sequence[Column]) -> tuple[list[str], bool]:
         """Create the month-partitioned table if needed, or bring an existing one up to `columns`:
         the columns it lacks are added in place, NULLABLE (a schema update: no month is reloaded);
         a column it has that `columns` lacks, or one of another type, is refused
-        (`SchemaChangeRefused`, see `stores.evolution`). Returns the names of the columns added."""
+        (`SchemaChangeRefused`, see `stores.evolution`). Returns the names of the columns added, and
+        whether the table's columns are `columns` in their order (a table that gained columns has
+        them at its end; the emulator's load jobs match parquet columns by position)."""
         from google.cloud import bigquery
 
         t = bigquery.Table(self.table_id(table), schema=bq_schema(columns))
@@ -154,7 +156,8 @@ class BigQueryStore:
             if any(c.name not in have for c in added):
                 fresh.schema = list(fresh.schema) + bq_schema([c for c in added if c.name not in have])
                 client.update_table(fresh, ["schema"], **self._call)
-        return [c.name for c in added]
+        in_order = [f.name for f in existing.schema] == [c.name for c in columns]
+        return [c.name for c in added], in_order
 
     def replace_month_from_uri(
         self, table: str, columns: Sequence[Column], month: dt.date, uri: str, log: Callable[[str], None] | None = None
@@ -194,14 +197,15 @@ class BigQueryStore:
 
     def _replace_month(self, client, table, columns, month, uri, log) -> int:
         self.ensure_dataset(client)
-        added = self.ensure_month_table(client, table, columns)
+        added, in_order = self.ensure_month_table(client, table, columns)
         if added and log:
             log(f"{self.table_id(table)}: column(s) {', '.join(added)} added in place (NULL in the months loaded before)")
         target = self.table_id(table)
-        if self.count_month(table, month, client) == 0 and self._in_order(client, table, columns):
+        if in_order and self.count_month(table, month, client) == 0:
             # a first load (a backfill's every month): nothing to replace, so one load job appends the
             # month straight into the table -- atomic as the swap, without staging the rows and
-            # copying them again (which real BigQuery bills as a query over the staged month)
+            # copying them again (which real BigQuery bills as a query over the staged month); a
+            # table out of order goes through staging, whose INSERT names every column
             self._append(client, target, columns, uri, log)
             return self.count_month(table, month, client)
         staging = self.table_id(f"{table}__load_{month:%Y%m}")
@@ -219,13 +223,6 @@ class BigQueryStore:
         finally:
             client.delete_table(staging, not_found_ok=True, **self._call)  # bounded: never hangs a SIGTERM
         return self.count_month(table, month, client)
-
-    def _in_order(self, client: bigquery.Client, table: str, columns: Sequence[Column]) -> bool:
-        """Whether the table's columns are `columns` in their order. A table that gained columns has
-        them at its end, and the emulator's load jobs match parquet columns by position: such a
-        table's months go through staging, whose INSERT names every column."""
-        have = [f.name for f in client.get_table(self.table_id(table), **self._call).schema]
-        return have == [c.name for c in columns]
 
     def count_month(self, table: str, month: dt.date, client: bigquery.Client | None = None) -> int:
         from google.cloud import bigquery
