@@ -6,6 +6,7 @@ The down/up test runs last and leaves the stack up with the same ports and passw
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import io
 import os
@@ -125,6 +126,33 @@ def test_bigquery_query_and_loads(local_stack: Stack) -> None:
         job_config=bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.CSV, skip_leading_rows=1, schema=schema),
     ).result(timeout=60)
     assert list(client.query(f"SELECT SUM(id) FROM `{dataset}.from_file`").result())[0][0] == 15
+
+
+def test_bigquery_loads_copy_no_snapshot(local_stack: Stack) -> None:
+    """bqemulator_launcher's third patch: a load job no longer copies the whole table into a
+    time-travel snapshot. So time travel finds no snapshot and reads the live table; without the
+    patch, the query below reads the 3-row copy made by the first load."""
+    client = _bq()
+    table = f"{os.environ['TAXI_BQ_PROJECT']}.{os.environ['TAXI_BQ_DATASET']}.no_snapshots"
+    bucket = _gcs().bucket(os.environ["TAXI_GCS_BUCKET"])
+    schema = [bigquery.SchemaField("id", "INT64")]
+    for n, ids in enumerate(([1, 2, 3], [4])):
+        buf = io.BytesIO()
+        pq.write_table(pa.table({"id": pa.array(ids, pa.int64())}), buf)
+        bucket.blob(f"tests/no_snapshots_{n}.parquet").upload_from_string(buf.getvalue())
+        client.load_table_from_uri(
+            f"gs://{bucket.name}/tests/no_snapshots_{n}.parquet", table,
+            job_config=bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.PARQUET, schema=schema),
+        ).result(timeout=60)
+        if n == 0:
+            time.sleep(1.0)
+            between = dt.datetime.now(dt.UTC)
+            time.sleep(1.0)
+    as_of = list(client.query(
+        f"SELECT COUNT(*) FROM `{table}` FOR SYSTEM_TIME AS OF TIMESTAMP '{between:%Y-%m-%d %H:%M:%S.%f+00}'"
+    ).result())[0][0]
+    assert as_of == 4  # the live table: no snapshot of the 3 rows was taken
+    assert list(client.query(f"SELECT COUNT(*) FROM `{table}`").result())[0][0] == 4
 
 
 def test_cli_env_status(local_stack: Stack, tmp_path: Path) -> None:
