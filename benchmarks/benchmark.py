@@ -429,6 +429,8 @@ def leg_backfill(spec: dict) -> dict:
     return {
         "rows": spec["rows"] * len(months), "seconds": ended - launched, "months": len(months),
         "first_run_start": starts[0] - launched, "run_seconds": sorted(b["run"] for b in runs),
+        "timeline": sorted((r.dagster_run.tags.get("dagster/partition"), r.create_timestamp.timestamp() - launched,
+                            r.start_time - launched, r.end_time - launched) for r in records),
         "run_rss_mb": max(run_hwm.values(), default=0) / 1024, "run_processes": len(run_hwm),
         "cpu": _cpu_by_kind(tree_cpu, servers_before, servers_after, cli_cpu),
     }
