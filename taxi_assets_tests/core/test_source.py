@@ -5,7 +5,7 @@ import pytest
 
 from taxi_assets.localstack import sample
 from taxi_assets.core.errors import DownloadFailed, SourceFileMissing
-from taxi_assets.core.source import Source as TaxiSource
+from taxi_assets.core.source import Source as TaxiSource, validate_download
 from taxi_assets.core.errors import TaxiFileError
 from taxi_assets_tests.http_source import SourceServer
 
@@ -71,6 +71,19 @@ def test_truncated_gzip_fails_validation(server, tmp_path):
     src = source_for(server)
     with pytest.raises(TaxiFileError, match="yellow 2021-01.*truncated"):
         src.fetch(src.url_for("yellow", JAN), tmp_path / "y.csv.gz", "yellow 2021-01")
+
+
+def test_corrupt_gzip_fails_validation(tmp_path):
+    """Bytes flipped inside the deflate stream: the whole-file check (isal's inflate) names the month."""
+    good = gzip.compress(b"VendorID,tpep_pickup_datetime\n" + b"1,2021-01-01 00:00:00\n" * 50_000)
+    bad = bytearray(good)
+    bad[len(bad) // 2: len(bad) // 2 + 64] = bytes(64)  # zeroed deflate data: a bad block or a CRC mismatch
+    path = tmp_path / "y.csv.gz"
+    path.write_bytes(bytes(bad))
+    with pytest.raises(TaxiFileError, match="yellow 2021-01: the gzip file is corrupt"):
+        validate_download(path, "yellow 2021-01")
+    path.write_bytes(good)
+    validate_download(path, "yellow 2021-01")  # the same file whole passes
 
 
 def test_html_page_with_status_200_is_rejected(server, tmp_path):
