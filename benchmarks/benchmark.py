@@ -1148,7 +1148,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="only the whole-job legs of the main yellow month and of the fhvhv and fhv months (the memory comparison)")
     p.add_argument("--backfill-months", type=int, default=BACKFILL_MONTHS,
                    help=f"months of the backfill leg, each of --rows rows (default {BACKFILL_MONTHS}); 0 skips it")
-    p.add_argument("--import-repeat", type=int, default=5, help="fresh interpreters per import measurement (default 5)")
+    p.add_argument("--import-repeat", type=int, default=9, help="fresh interpreters per import measurement (default 9)")
     p.add_argument("--repeat", type=int, default=3, help="runs of the limit and our core legs; the best counts (default 3)")
     p.add_argument("--workdir", type=Path, help="where the months and outputs go (kept; generated months are reused)")
     p.add_argument("--stack-home", help="start (and keep) the local stack in this folder instead of the environment's")
