@@ -1126,6 +1126,8 @@ it starts.
   first run exists. A single-run backfill (`BackfillPolicy`) would save the start-ups, but
   `dagster job backfill` makes one run per partition whatever the policy (only asset backfills
   launched from the UI read it), and the months would then run one after another in one process.
+  Launched from the UI, a backfill's runs are made by the backfill daemon, which looks every 30 s:
+  the command is the quicker start.
 """
 
 
